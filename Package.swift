@@ -1,0 +1,70 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "installer-ledger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "installer-ledger", targets: ["installer-ledger"]),
+        .executable(name: "eset-connect-sandbox", targets: ["eset-connect-sandbox"]),
+        .library(name: "InstallerLedger", targets: ["InstallerLedger"]),
+        .library(name: "ESETConnectSandbox", targets: ["ESETConnectSandbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
+    ],
+    targets: [
+        // The SQL files are the only source of truth of the schema; they are compiled
+        // into the binary so a release executable runs without a resource bundle.
+        .target(
+            name: "LedgerMigrations",
+            path: "migrations",
+            exclude: ["README.md"],
+            resources: [
+                .embedInCode("0001_initial.sql"),
+            ]
+        ),
+        .target(
+            name: "InstallerLedger",
+            dependencies: [
+                "LedgerMigrations",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "installer-ledger",
+            dependencies: [
+                "InstallerLedger",
+                "ESETConnectSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ESETConnectSandbox",
+            dependencies: [
+                .product(name: "FlyingFox", package: "FlyingFox"),
+            ]
+        ),
+        .executableTarget(
+            name: "eset-connect-sandbox",
+            dependencies: [
+                "ESETConnectSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "InstallerLedgerTests",
+            dependencies: ["InstallerLedger", "ESETConnectSandbox"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ESETConnectSandboxTests",
+            dependencies: ["ESETConnectSandbox"]
+        ),
+    ]
+)

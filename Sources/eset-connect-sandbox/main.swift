@@ -1,0 +1,2 @@
+import ESETConnectSandbox
+print("sandbox")

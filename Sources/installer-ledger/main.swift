@@ -1,0 +1,2 @@
+import InstallerLedger
+print("x")

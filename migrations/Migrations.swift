@@ -1,0 +1,7 @@
+/// The ledger's SQL migrations, embedded in the binary at build time.
+public enum LedgerMigrationFiles {
+    /// Every shipped migration as (identifier, SQL text), in the order they apply.
+    public static let all: [(identifier: String, sql: String)] = [
+        ("0001_initial", String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
+    ]
+}
