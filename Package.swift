@@ -39,7 +39,6 @@ let package = Package(
             name: "installer-ledger",
             dependencies: [
                 "InstallerLedger",
-                "ESETConnectSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -59,7 +58,7 @@ let package = Package(
         ),
         .testTarget(
             name: "InstallerLedgerTests",
-            dependencies: ["InstallerLedger", "ESETConnectSandbox"],
+            dependencies: ["InstallerLedger"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

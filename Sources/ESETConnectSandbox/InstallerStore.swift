@@ -1,0 +1,103 @@
+import Foundation
+
+/// The installers the sandbox knows, deleted ones included, kept sorted by
+/// (createTime, uuid) so that pages are stable while installers are added or deleted.
+struct InstallerStore: Sendable {
+    private(set) var records: [InstallerRecord] = []
+    private var indexByUuid: [String: Int] = [:]
+
+    /// A store holding `records` (in any order).
+    init(records: [InstallerRecord] = []) {
+        self.records = records.sorted { Self.key(of: $0) < Self.key(of: $1) }
+        rebuildIndex(from: 0)
+    }
+
+    var count: Int { records.count }
+
+    func record(uuid: String) -> InstallerRecord? {
+        indexByUuid[uuid].map { records[$0] }
+    }
+
+    /// Adds a new installer at its place in the order.
+    mutating func insert(_ record: InstallerRecord) {
+        let position = firstIndex(after: Self.key(of: record))
+        records.insert(record, at: position)
+        rebuildIndex(from: position)
+    }
+
+    /// Marks an installer deleted; `false` when it is unknown or already deleted.
+    mutating func markDeleted(uuid: String) -> Bool {
+        guard let index = indexByUuid[uuid], !records[index].deleted else { return false }
+        records[index].deleted = true
+        return true
+    }
+
+    /// One page of the installers that are not deleted and match `usable` (nil: all), starting
+    /// after `key`; `next` is the key to continue from, `nil` on the last page.
+    func page(usable: Bool?, pageSize: Int, after key: PageKey?, nowMicros: Int64)
+        -> (items: [(InstallerRecord, Bool)], next: PageKey?, totalSize: Int)
+    {
+        let start = key.map { firstIndex(after: ($0.createMicros, $0.uuid)) } ?? 0
+        var items: [(InstallerRecord, Bool)] = []
+        items.reserveCapacity(min(pageSize, records.count))
+        var total = 0, more = false
+        for (index, record) in records.enumerated() where !record.deleted {
+            let isUsable = record.expireMicros > nowMicros
+            if let usable, usable != isUsable { continue }
+            total += 1
+            guard index >= start else { continue }
+            if items.count < pageSize { items.append((record, isUsable)) } else { more = true }
+        }
+        let next = more ? items.last.map { PageKey(createMicros: $0.0.createMicros, uuid: $0.0.uuid) } : nil
+        return (items, next, total)
+    }
+
+    private static func key(of record: InstallerRecord) -> (Int64, String) {
+        (record.createMicros, record.uuid)
+    }
+
+    /// Index of the first record whose key is greater than `key` (binary search).
+    private func firstIndex(after key: (Int64, String)) -> Int {
+        var low = 0, high = records.count
+        while low < high {
+            let mid = (low + high) / 2
+            if Self.key(of: records[mid]) <= key { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    private mutating func rebuildIndex(from position: Int) {
+        for index in position..<records.count { indexByUuid[records[index].uuid] = index }
+    }
+}
+
+/// Where a page ends: an opaque `pageToken` on the wire (base64url, well under 128 characters).
+struct PageKey: Equatable {
+    var createMicros: Int64
+    var uuid: String
+
+    var token: String {
+        let raw = Data("\(createMicros):\(uuid)".utf8).base64EncodedString()
+        return "p1." + raw.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Decodes a page token; `nil` when it was not made by ``token``.
+    init?(token: String) {
+        guard token.hasPrefix("p1."), token.count <= 128 else { return nil }
+        var base64 = String(token.dropFirst(3))
+            .replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
+              let colon = text.firstIndex(of: ":"), let micros = Int64(text[..<colon])
+        else { return nil }
+        let uuid = String(text[text.index(after: colon)...])
+        guard !uuid.isEmpty else { return nil }
+        self.init(createMicros: micros, uuid: uuid)
+    }
+
+    init(createMicros: Int64, uuid: String) {
+        self.createMicros = createMicros
+        self.uuid = uuid
+    }
+}

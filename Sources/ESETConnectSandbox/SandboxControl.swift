@@ -1,0 +1,83 @@
+import Foundation
+
+/// The control endpoints under `/_sandbox/` for scripts that drive the binary. No token is
+/// needed: the sandbox listens on loopback only.
+///
+/// | call | does |
+/// |---|---|
+/// | `GET /_sandbox/knobs` | the knobs in effect |
+/// | `PUT /_sandbox/knobs` | replaces all knobs (absent keys: defaults) |
+/// | `PATCH /_sandbox/knobs` | changes only the keys given (`null` clears an optional) |
+/// | `GET /_sandbox/clock` | `{"now": ..., "offsetSeconds": ...}` |
+/// | `POST /_sandbox/clock?advance=SECONDS` | moves the sandbox clock, answers like `GET` |
+/// | `GET /_sandbox/installers[?includeDeleted=false]` | every installer, with `usable` and `deleted` |
+/// | `GET /_sandbox/requests`, `DELETE /_sandbox/requests` | the request log; clears it |
+/// | `POST /_sandbox/tokens/revoke` | invalidates every token |
+extension SandboxServer {
+    func control(_ request: IncomingRequest) -> SandboxReply {
+        switch (request.method, request.path) {
+        case ("GET", "/_sandbox/knobs"):
+            return encodeJSON(knobs)
+        case ("PUT", "/_sandbox/knobs"):
+            guard let new = try? JSONDecoder().decode(SandboxKnobs.self, from: request.body) else {
+                return ErrorBody.status(400, "body must be a JSON object of knobs", html: false)
+            }
+            knobs = new
+            return encodeJSON(knobs)
+        case ("PATCH", "/_sandbox/knobs"):
+            guard let changes = (try? JSONSerialization.jsonObject(with: request.body)) as? [String: Any],
+                  let current = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(knobs)) as? [String: Any],
+                  let merged = try? JSONSerialization.data(withJSONObject: current.merging(changes) { $1 }),
+                  let new = try? JSONDecoder().decode(SandboxKnobs.self, from: merged)
+            else {
+                return ErrorBody.status(400, "body must be a JSON object of knobs", html: false)
+            }
+            knobs = new
+            return encodeJSON(knobs)
+        case ("GET", "/_sandbox/clock"):
+            return clockReply()
+        case ("POST", "/_sandbox/clock"):
+            guard let text = request.query["advance"], let seconds = TimeInterval(text), seconds.isFinite else {
+                return ErrorBody.status(400, "advance=SECONDS is required", html: false)
+            }
+            advanceClock(by: seconds)
+            return clockReply()
+        case ("GET", "/_sandbox/installers"):
+            return encodeJSON(installers(includeDeleted: request.query["includeDeleted"] != "false"))
+        case ("GET", "/_sandbox/requests"):
+            return encodeJSON(log)
+        case ("DELETE", "/_sandbox/requests"):
+            log.removeAll()
+            return .json(200, "{}")
+        case ("POST", "/_sandbox/tokens/revoke"):
+            revokeAllTokens()
+            return .json(200, "{}")
+        default:
+            return ErrorBody.status(404, "no such control endpoint: \(request.method) \(request.path)", html: false)
+        }
+    }
+
+    private func clockReply() -> SandboxReply {
+        var w = JSONBytes()
+        w.beginObject()
+        w.key("now")
+        w.timestamp(nowMicros)
+        w.key("offsetSeconds")
+        w.raw(String(clockOffset))
+        w.endObject()
+        return .json(200, Data(w.bytes))
+    }
+
+    private func encodeJSON(_ value: some Encodable) -> SandboxReply {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(SandboxTime.format(SandboxTime.micros(date)))
+        }
+        guard let data = try? encoder.encode(value) else {
+            return ErrorBody.status(500, "cannot encode the answer", html: false)
+        }
+        return .json(200, data)
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+
+// MARK: - Dispatch
+
+extension SandboxServer {
+    /// Answers one request; returns the reply and the latency (milliseconds) to wait before sending it.
+    func process(_ request: IncomingRequest) -> (SandboxReply, latencyMilliseconds: Int) {
+        let requestID = UUID().uuidString.lowercased()
+        if request.path == "/_sandbox" || request.path.hasPrefix("/_sandbox/") {
+            var reply = control(request)
+            reply.headers.append(("request-id", requestID))
+            return (reply, 0)
+        }
+        var reply = api(request)
+        reply.headers.append(("request-id", requestID))
+        log.append(RecordedRequest(
+            method: request.method, path: request.path, query: request.rawQuery,
+            status: reply.dropped ? nil : reply.status, receivedAt: request.receivedAt,
+            requestID: requestID, responseID: request.header("response-id")))
+        return (reply, max(0, knobs.latencyMilliseconds))
+    }
+
+    /// The token endpoint and `/v1/...`, with the knobs applied in the order a real failure would
+    /// happen: rate limit, lost request, failing gateway, authentication, work, lost answer.
+    private func api(_ request: IncomingRequest) -> SandboxReply {
+        guard rateWindow.admit(limit: knobs.rateLimitPerSecond, at: .now) else {
+            var reply = apiError(429, "rate limit exceeded: at most \(knobs.rateLimitPerSecond ?? 0) requests per second")
+            if let seconds = knobs.retryAfterSeconds { reply.headers.append(("Retry-After", String(seconds))) }
+            return reply
+        }
+        if request.path == "/oauth/token" { return token(request) }
+        guard request.path.hasPrefix("/v1/") else { return apiError(404, "no such endpoint: \(request.path)") }
+
+        if knobs.dropNextBeforeProcessing > 0 {
+            knobs.dropNextBeforeProcessing -= 1
+            return .drop
+        }
+        if !knobs.failNext.isEmpty {
+            let status = knobs.failNext.removeFirst()
+            return apiError(status, "injected failure (sandbox knob failNext)")
+        }
+        guard isAuthorized(request) else {
+            var reply = apiError(401, "token has expired or is invalid")
+            reply.headers.append(("WWW-Authenticate", "Bearer"))
+            return reply
+        }
+
+        var reply: SandboxReply
+        if let responseID = request.header("response-id") {
+            reply = collect(responseID, request)
+        } else {
+            reply = route(request)
+            if knobs.accepted202Count > 0, reply.isSuccess {
+                let id = accepted.keep(reply, for: request, required: knobs.accepted202Count, nowMicros: nowMicros)
+                reply = SandboxReply(status: 202, headers: [("response-id", id)])
+            }
+        }
+        if reply.isSuccess, knobs.dropNextAfterProcessing > 0 {
+            knobs.dropNextAfterProcessing -= 1
+            return .drop
+        }
+        if reply.status == 200, knobs.malformedNext > 0 {
+            knobs.malformedNext -= 1
+            reply.body = reply.body.prefix(max(1, reply.body.count / 2))
+        }
+        return reply
+    }
+
+    private func route(_ request: IncomingRequest) -> SandboxReply {
+        let path = request.path
+        if path == "/v1/installers" {
+            switch request.method {
+            case "GET": return listInstallers(request)
+            case "POST": return createInstaller(request)
+            default: return apiError(405, "method \(request.method) not allowed on \(path)")
+            }
+        }
+        if path.hasPrefix("/v1/installers/") {
+            let uuid = String(path.dropFirst("/v1/installers/".count))
+            guard !uuid.isEmpty, !uuid.contains("/") else { return apiError(404, "no such endpoint: \(path)") }
+            guard uuid.count <= 100 else { return apiError(400, "installerUuid: must be at most 100 characters") }
+            switch request.method {
+            case "GET": return getInstaller(uuid)
+            case "DELETE": return deleteInstaller(uuid)
+            default: return apiError(405, "method \(request.method) not allowed on \(path)")
+            }
+        }
+        if path == "/v1/gpo-sccm-files:generate" {
+            return apiError(501, "GPO/SCCM file generation is not simulated by the sandbox")
+        }
+        return apiError(404, "no such endpoint: \(path)")
+    }
+
+    private func collect(_ responseID: String, _ request: IncomingRequest) -> SandboxReply {
+        switch accepted.collect(responseID, for: request, nowMicros: nowMicros) {
+        case .stillPending:
+            return SandboxReply(status: 202, headers: [("response-id", responseID)])
+        case .ready(let reply):
+            return reply
+        case .unknown:
+            return apiError(404, "no pending answer for this response-id (unknown, already collected or expired)")
+        case .mismatch:
+            return apiError(404, "response-id belongs to another request: method, path, query and body must be identical")
+        }
+    }
+
+    func apiError(_ status: Int, _ message: String) -> SandboxReply {
+        ErrorBody.status(status, message, html: knobs.nonJSONErrorBodies)
+    }
+
+    private func isAuthorized(_ request: IncomingRequest) -> Bool {
+        guard let value = request.header("authorization") else { return false }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }
+        return tokens.isValid(access: String(parts[1]).trimmingCharacters(in: .whitespaces), nowMicros: nowMicros)
+    }
+}
+
+// MARK: - Token endpoint
+
+extension SandboxServer {
+    private func token(_ request: IncomingRequest) -> SandboxReply {
+        guard request.method == "POST" else {
+            return ErrorBody.oauth(405, "invalid_request", "the token endpoint accepts POST only")
+        }
+        let contentType = request.header("content-type")?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
+            return ErrorBody.oauth(415, "invalid_request", "Content-Type must be application/x-www-form-urlencoded")
+        }
+        let form = Self.formFields(request.body)
+        switch form["grant_type"] {
+        case "password":
+            guard let username = form["username"], !username.isEmpty, let password = form["password"] else {
+                return ErrorBody.oauth(400, "invalid_request", "username and password are required")
+            }
+            guard password == configuration.password else {
+                return ErrorBody.oauth(400, "invalid_grant", "invalid username or password")
+            }
+        case "refresh_token":
+            guard let refresh = form["refresh_token"], tokens.redeem(refresh: refresh, nowMicros: nowMicros) else {
+                return ErrorBody.oauth(400, "invalid_grant", "refresh token is invalid, expired or already used")
+            }
+        case nil:
+            return ErrorBody.oauth(400, "invalid_request", "grant_type is required")
+        case let other?:
+            return ErrorBody.oauth(400, "unsupported_grant_type", "grant_type '\(other)' is not supported")
+        }
+        let pair = tokens.issue(nowMicros: nowMicros, accessLifetime: configuration.tokenLifetime,
+                                refreshLifetime: configuration.refreshTokenLifetime)
+        var w = JSONBytes()
+        w.beginObject()
+        w.field("access_token", pair.access)
+        w.field("refresh_token", pair.refresh)
+        w.field("token_type", "Bearer")
+        w.key("expires_in")
+        w.raw(String(Int(configuration.tokenLifetime)))
+        w.endObject()
+        return .json(200, Data(w.bytes), headers: [("Cache-Control", "no-store")])
+    }
+
+    /// Decodes `application/x-www-form-urlencoded` (`+` is a space); first value of each name.
+    static func formFields(_ body: Data) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                let spaced = s.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            let name = decode(parts[0])
+            if fields[name] == nil { fields[name] = parts.count > 1 ? decode(parts[1]) : "" }
+        }
+        return fields
+    }
+}
+
+// MARK: - Installer endpoints
+
+extension SandboxServer {
+    private func createInstaller(_ request: IncomingRequest) -> SandboxReply {
+        let parsed: InstallerRequest
+        do {
+            parsed = try CreateRequestParser.parse(request.body)
+        } catch {
+            return apiError(400, error.message)
+        }
+        var record = InstallerGenerator.make(parsed, nowMicros: nowMicros, using: &random)
+        record.encodedPrefix = encoder.encodePrefix(record)
+        store.insert(record)
+        return .json(200, encoder.installerEnvelope(record, usable: record.isUsable(atMicros: nowMicros)))
+    }
+
+    private func listInstallers(_ request: IncomingRequest) -> SandboxReply {
+        var usable: Bool?
+        if let text = request.query["usable"], !text.isEmpty {
+            switch text.lowercased() {
+            case "true", "1", "t": usable = true
+            case "false", "0", "f": usable = false
+            default: return apiError(400, "usable: invalid boolean '\(text)'")
+            }
+        }
+        var pageSize = 50
+        if let text = request.query["pageSize"], !text.isEmpty {
+            guard let value = Int(text), value >= 0 else {
+                return apiError(400, "pageSize: must be a non-negative integer, got '\(text)'")
+            }
+            pageSize = value == 0 ? 50 : min(value, 1000)
+        }
+        var after: PageKey?
+        if let token = request.query["pageToken"], !token.isEmpty {
+            guard token.count <= 128 else { return apiError(400, "pageToken: must be at most 128 characters") }
+            guard let key = PageKey(token: token) else { return apiError(400, "pageToken: invalid page token") }
+            after = key
+        }
+        let page = store.page(usable: usable, pageSize: pageSize, after: after, nowMicros: nowMicros)
+        return .json(200, encoder.listPage(page.items, nextPageToken: page.next?.token ?? "", totalSize: page.totalSize))
+    }
+
+    private func getInstaller(_ uuid: String) -> SandboxReply {
+        guard let record = store.record(uuid: uuid.lowercased()), !record.deleted else {
+            return apiError(404, "installer \(uuid) not found")
+        }
+        return .json(200, encoder.installerEnvelope(record, usable: record.isUsable(atMicros: nowMicros)))
+    }
+
+    private func deleteInstaller(_ uuid: String) -> SandboxReply {
+        guard store.markDeleted(uuid: uuid.lowercased()) else {
+            return apiError(404, "installer \(uuid) not found")
+        }
+        return .json(200, "{}")
+    }
+}

@@ -1,0 +1,213 @@
+import FlyingFox
+import FlyingSocks
+import Foundation
+import Synchronization
+
+/// A local simulator of ESET Connect's token endpoint and installer endpoints over real HTTP
+/// on loopback, with knobs that inject latency, 202s, rate limits, failures and dropped
+/// connections, and a clock that can be moved forward.
+///
+/// ```swift
+/// let sandbox = SandboxServer(configuration: SandboxConfiguration(prepopulatedInstallers: 20))
+/// let baseURL = try await sandbox.start()   // serves /oauth/token and /v1/... and /_sandbox/...
+/// defer { Task { await sandbox.stop() } }
+/// ```
+public actor SandboxServer {
+    /// The configuration the server was made with.
+    public nonisolated let configuration: SandboxConfiguration
+
+    /// The knobs in effect; change them with ``setKnobs(_:)``.
+    public internal(set) var knobs: SandboxKnobs
+
+    var clockOffset: TimeInterval = 0
+    var store: InstallerStore
+    let encoder: WireEncoder
+    var tokens = TokenRegistry()
+    var accepted = AcceptedAnswers()
+    var rateWindow = RateWindow()
+    var log: [RecordedRequest] = []
+    var random = SystemRandomNumberGenerator()
+
+    private var http: HTTPServer?
+    private var runTask: Task<Void, Never>?
+    private var baseURL: URL?
+
+    /// Makes a server and generates its pre-populated installers; it listens after ``start()``.
+    public init(configuration: SandboxConfiguration = SandboxConfiguration()) {
+        self.configuration = configuration
+        self.knobs = configuration.knobs
+        let encoder = WireEncoder(
+            int64AsStrings: configuration.int64AsStrings,
+            omitDefaultValues: configuration.omitDefaultValues,
+            includeUnknownFields: configuration.includeUnknownFields)
+        self.encoder = encoder
+        var records = InstallerGenerator.prepopulated(
+            count: max(0, configuration.prepopulatedInstallers), seed: configuration.seed,
+            nowMicros: SandboxTime.micros(Date()))
+        for index in records.indices { records[index].encodedPrefix = encoder.encodePrefix(records[index]) }
+        self.store = InstallerStore(records: records)
+    }
+
+    // MARK: - Lifecycle
+
+    /// Starts listening and returns the base URL (`http://127.0.0.1:PORT`) that serves
+    /// `/oauth/token`, `/v1/...` and the control endpoints under `/_sandbox/`.
+    /// - Throws: ``SandboxError`` when the host is not loopback or the port cannot be bound.
+    @discardableResult
+    public func start() async throws -> URL {
+        guard http == nil else { throw SandboxError.alreadyStarted }
+        let address = try Self.loopbackAddress(host: configuration.host, port: configuration.port)
+        let server = HTTPServer(
+            config: HTTPServer.Configuration(address: address, timeout: 600, logger: .disabled),
+            handler: SandboxHTTPHandler(sandbox: self))
+        let failure = Mutex<(any Error)?>(nil)
+        let task = Task {
+            do { try await server.run() } catch { failure.withLock { $0 = error } }
+        }
+        // Wait until listening, or until run() fails (e.g. the port is taken).
+        while await !server.isListening {
+            if let error = failure.withLock({ $0 }) {
+                throw SandboxError.cannotListen(String(describing: error))
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        guard let url = Self.url(of: await server.listeningAddress) else {
+            await server.stop()
+            throw SandboxError.cannotListen("no listening address")
+        }
+        http = server
+        runTask = task
+        baseURL = url
+        return url
+    }
+
+    /// Stops listening and closes every connection.
+    public func stop() async {
+        guard let http else { return }
+        self.http = nil
+        await http.stop(timeout: 0)
+        runTask?.cancel()
+        await runTask?.value
+        runTask = nil
+        baseURL = nil
+    }
+
+    /// The base URL while running, else `nil`.
+    public var url: URL? { baseURL }
+
+    // MARK: - Knobs, clock, tokens
+
+    /// Replaces the knobs; takes effect with the next request.
+    public func setKnobs(_ knobs: SandboxKnobs) {
+        self.knobs = knobs
+    }
+
+    /// Now by the sandbox clock: real time plus every ``advanceClock(by:)``.
+    public func now() -> Date {
+        Date().addingTimeInterval(clockOffset)
+    }
+
+    /// Moves the sandbox clock (creation times, expiry, `usable`, token lifetimes) by `seconds`.
+    public func advanceClock(by seconds: TimeInterval) {
+        clockOffset += seconds
+    }
+
+    /// Invalidates every access and refresh token, as if they had expired: the next API call gets 401.
+    public func revokeAllTokens() {
+        tokens.revokeAll()
+    }
+
+    // MARK: - Inspection
+
+    /// The installers the sandbox holds, ordered by creation time; deleted ones only when asked.
+    public func installers(includeDeleted: Bool = false) -> [SandboxInstaller] {
+        let now = nowMicros
+        return store.records.lazy.filter { includeDeleted || !$0.deleted }.map { $0.snapshot(atMicros: now) }
+    }
+
+    /// One installer by uuid, deleted or not.
+    public func installer(uuid: String) -> SandboxInstaller? {
+        store.record(uuid: uuid)?.snapshot(atMicros: nowMicros)
+    }
+
+    /// Every request received on the token endpoint and under `/v1/`, in arrival order.
+    public func requestLog() -> [RecordedRequest] {
+        log
+    }
+
+    /// Forgets the request log.
+    public func clearRequestLog() {
+        log.removeAll()
+    }
+
+    var nowMicros: Int64 { SandboxTime.micros(now()) }
+
+    // MARK: - Addresses
+
+    static func loopbackAddress(host: String, port: UInt16) throws -> any SocketAddress {
+        switch host.lowercased() {
+        case "localhost":
+            return try sockaddr_in.inet(ip4: "127.0.0.1", port: port)
+        case "::1", "[::1]":
+            return try sockaddr_in6.inet6(ip6: "::1", port: port)
+        case let ip4 where ip4.hasPrefix("127.") && ip4.split(separator: ".").count == 4:
+            guard let address = try? sockaddr_in.inet(ip4: ip4, port: port) else {
+                throw SandboxError.nonLoopbackHost(host)
+            }
+            return address
+        default:
+            throw SandboxError.nonLoopbackHost(host)
+        }
+    }
+
+    private static func url(of address: Socket.Address?) -> URL? {
+        switch address {
+        case let .ip4(ip, port: port): return URL(string: "http://\(ip):\(port)")
+        case let .ip6(ip, port: port): return URL(string: "http://[\(ip)]:\(port)")
+        default: return nil
+        }
+    }
+}
+
+// MARK: - HTTP glue
+
+/// Hands FlyingFox requests to the sandbox and turns its replies into HTTP responses.
+private struct SandboxHTTPHandler: HTTPHandler {
+    let sandbox: SandboxServer
+
+    func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let receivedAt = Date()
+        var headers: [String: String] = [:]
+        for (name, value) in request.headers { headers[name.rawValue.lowercased()] = value }
+        var query: [String: String] = [:]
+        for item in request.query where query[item.name] == nil { query[item.name] = item.value }
+        let incoming = IncomingRequest(
+            method: request.method.rawValue, path: request.path, rawQuery: request.target.query(),
+            query: query, headers: headers, body: try await request.bodyData, receivedAt: receivedAt)
+
+        let (reply, latency) = await sandbox.process(incoming)
+        if latency > 0 { try await Task.sleep(for: .milliseconds(latency)) }
+        if reply.dropped { return HTTPResponse(webSocket: ConnectionDrop()) }
+
+        var responseHeaders = HTTPHeaders()
+        for (name, value) in reply.headers { responseHeaders.addValue(value, for: HTTPHeader(name)) }
+        return HTTPResponse(
+            statusCode: HTTPStatusCode(reply.status, phrase: ErrorBody.reasonPhrase(reply.status)),
+            headers: responseHeaders,
+            body: HTTPBodySequence(data: reply.body, suggestedBufferSize: max(4096, reply.body.count)))
+    }
+}
+
+/// Closes the connection without writing a byte.
+///
+/// FlyingFox answers a handler's error with a 500, so a handler cannot drop a connection by
+/// throwing. A WebSocket payload is different: FlyingFox asks the `WSHandler` for its frames
+/// *before* it writes the `101` status line, and when that throws it closes the socket
+/// unanswered. This handler always throws.
+private struct ConnectionDrop: WSHandler {
+    struct Dropped: Error {}
+
+    func makeFrames(for client: AsyncThrowingStream<WSFrame, any Error>) async throws -> AsyncStream<WSFrame> {
+        throw Dropped()
+    }
+}

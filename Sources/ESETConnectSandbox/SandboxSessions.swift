@@ -1,0 +1,120 @@
+import Foundation
+
+/// Access and refresh tokens issued by the token endpoint, with their expiry by the sandbox clock.
+struct TokenRegistry: Sendable {
+    private var accessTokens: [String: Int64] = [:]
+    private var refreshTokens: [String: Int64] = [:]
+    private var random = SystemRandomNumberGenerator()
+
+    /// Issues a new access and refresh token pair.
+    mutating func issue(nowMicros: Int64, accessLifetime: TimeInterval, refreshLifetime: TimeInterval)
+        -> (access: String, refresh: String)
+    {
+        purge(nowMicros: nowMicros)
+        let access = "sbx-at-" + random.hexString(count: 48)
+        let refresh = "sbx-rt-" + random.hexString(count: 48)
+        accessTokens[access] = nowMicros + Int64(accessLifetime * 1_000_000)
+        refreshTokens[refresh] = nowMicros + Int64(refreshLifetime * 1_000_000)
+        return (access, refresh)
+    }
+
+    func isValid(access token: String, nowMicros: Int64) -> Bool {
+        accessTokens[token].map { $0 > nowMicros } ?? false
+    }
+
+    /// Consumes a refresh token: `true` when it was valid (it is invalid from now on).
+    mutating func redeem(refresh token: String, nowMicros: Int64) -> Bool {
+        guard let expiry = refreshTokens.removeValue(forKey: token) else { return false }
+        return expiry > nowMicros
+    }
+
+    mutating func revokeAll() {
+        accessTokens.removeAll()
+        refreshTokens.removeAll()
+    }
+
+    private mutating func purge(nowMicros: Int64) {
+        guard accessTokens.count + refreshTokens.count > 10_000 else { return }
+        accessTokens = accessTokens.filter { $0.value > nowMicros }
+        refreshTokens = refreshTokens.filter { $0.value > nowMicros }
+    }
+}
+
+/// Answers kept for collection with a `response-id` after a 202.
+struct AcceptedAnswers: Sendable {
+    /// ESET keeps an uncollected answer for 10 minutes.
+    static let lifetimeMicros: Int64 = 600_000_000
+
+    struct Pending: Sendable {
+        var fingerprint: Fingerprint
+        var asked: Int
+        var required: Int
+        var createdMicros: Int64
+        var reply: SandboxReply
+    }
+
+    /// What makes two requests identical: method, path, query and body (not the token).
+    struct Fingerprint: Sendable, Equatable {
+        var method: String
+        var path: String
+        var query: String
+        var body: Data
+
+        init(_ request: IncomingRequest) {
+            method = request.method
+            path = request.path
+            query = request.rawQuery
+            body = request.body
+        }
+    }
+
+    enum Collection {
+        case stillPending
+        case ready(SandboxReply)
+        case unknown
+        case mismatch
+    }
+
+    private var pending: [String: Pending] = [:]
+
+    /// Keeps `reply` for `request`, already asked once; returns the `response-id`.
+    mutating func keep(_ reply: SandboxReply, for request: IncomingRequest, required: Int, nowMicros: Int64) -> String {
+        let id = UUID().uuidString.lowercased()
+        pending[id] = Pending(fingerprint: Fingerprint(request), asked: 1, required: required,
+                              createdMicros: nowMicros, reply: reply)
+        return id
+    }
+
+    /// Asks for the answer of `id` once more; the answer is handed out once, then forgotten.
+    mutating func collect(_ id: String, for request: IncomingRequest, nowMicros: Int64) -> Collection {
+        pending = pending.filter { nowMicros - $0.value.createdMicros <= Self.lifetimeMicros }
+        guard var entry = pending[id] else { return .unknown }
+        guard entry.fingerprint == Fingerprint(request) else { return .mismatch }
+        if entry.asked < entry.required {
+            entry.asked += 1
+            pending[id] = entry
+            return .stillPending
+        }
+        pending[id] = nil
+        return .ready(entry.reply)
+    }
+}
+
+/// A sliding one-second window over accepted requests (rejected ones are not counted).
+struct RateWindow: Sendable {
+    private var arrivals: [ContinuousClock.Instant] = []
+
+    /// Records the request when it fits into the limit; `false` when it is over.
+    mutating func admit(limit: Int?, at now: ContinuousClock.Instant) -> Bool {
+        guard let limit else { return true }
+        let start = now - .seconds(1)
+        if let firstInside = arrivals.firstIndex(where: { $0 > start }) {
+            arrivals.removeFirst(firstInside)
+        } else {
+            arrivals.removeAll()
+        }
+        guard arrivals.count < limit else { return false }
+        arrivals.append(now)
+        return true
+    }
+}

@@ -1,0 +1,84 @@
+/// The ledger's verdict on an installer.
+public enum InstallerStatus: String, Sendable, CaseIterable, Codable {
+    case usable, unusable, deleted
+}
+
+/// The kinds of history event.
+public enum EventKind: String, Sendable, CaseIterable, Codable {
+    case recorded, changed
+    case becameUnusable = "became_unusable"
+    case deleted, superseded, pending, resolved
+}
+
+/// Which command wrote an event.
+public enum EventSource: String, Sendable, CaseIterable, Codable {
+    case create, `import`, sync, reconcile, rotate, delete
+}
+
+/// An installer as the ledger holds it: ESET's fields plus the ledger's own.
+public struct LedgerInstaller: Sendable, Equatable {
+    public var installer: Installer
+    public var status: InstallerStatus
+    /// Why it is not usable: `expired`, `api`; for deleted ones the command that saw it go.
+    public var statusReason: String?
+    public var statusChangedAt: Timestamp
+    public var firstSeen: Timestamp
+    public var lastSeen: Timestamp
+
+    public init(installer: Installer, status: InstallerStatus, statusReason: String?, statusChangedAt: Timestamp,
+                firstSeen: Timestamp, lastSeen: Timestamp) {
+        self.installer = installer
+        self.status = status
+        self.statusReason = statusReason
+        self.statusChangedAt = statusChangedAt
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+    }
+
+    /// Whole days from `now` until expiry (negative once expired); nil without an expiry.
+    public func daysLeft(at now: Timestamp) -> Int64? {
+        guard let expiry = installer.expireTime else { return nil }
+        let diff = expiry.nanoseconds - now.nanoseconds
+        let day: Int64 = 86_400_000_000_000
+        return diff >= 0 ? diff / day : -((-diff + day - 1) / day)
+    }
+}
+
+/// One entry of the append-only history.
+public struct LedgerEvent: Sendable, Equatable {
+    public var id: Int64
+    public var installerUuid: String?
+    public var kind: EventKind
+    public var at: Timestamp
+    public var source: EventSource
+    public var reason: String?
+    /// JSON: a snapshot for `recorded`, `{field: {old, new}}` for `changed`.
+    public var details: String?
+
+    public init(id: Int64, installerUuid: String?, kind: EventKind, at: Timestamp, source: EventSource,
+                reason: String?, details: String?) {
+        self.id = id
+        self.installerUuid = installerUuid
+        self.kind = kind
+        self.at = at
+        self.source = source
+        self.reason = reason
+        self.details = details
+    }
+}
+
+/// What a run of `import` (or a sync page) did.
+public struct RecordSummary: Sendable, Equatable {
+    public var new = 0
+    public var changed = 0
+    public var unchanged = 0
+
+    public init(new: Int = 0, changed: Int = 0, unchanged: Int = 0) {
+        self.new = new
+        self.changed = changed
+        self.unchanged = unchanged
+    }
+
+    /// `N new, N changed, N unchanged`.
+    public var line: String { "\(new) new, \(changed) changed, \(unchanged) unchanged" }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+import LedgerMigrations
+
+/// The installer ledger: one SQLite database holding every installer, its products and
+/// components, the append-only history and the last raw answer of each installer.
+///
+/// Writes are named transactions that keep the ledger's invariants; reads are focused
+/// queries. Tests use `inMemory()`, production `open(path:)`.
+public final class Ledger: Sendable {
+    let dbWriter: any DatabaseWriter
+    /// Where the ledger lives, for messages; `:memory:` for in-memory ledgers.
+    public let path: String
+
+    init(dbWriter: any DatabaseWriter, path: String) throws {
+        self.dbWriter = dbWriter
+        self.path = path
+        try Self.migrator(path: path).migrate(dbWriter)
+    }
+
+    /// Opens (creating when absent) the ledger file: WAL mode, foreign keys on, a 10 s busy
+    /// timeout so a cron job and a human never fail with "database is locked". A new file is
+    /// created 0600 in a 0700 folder. A ledger from a newer version, or one whose applied
+    /// migrations differ from this build's, is refused before anything is written.
+    /// - Throws: `LedgerError`.
+    public static func open(path: String) throws -> Ledger {
+        let fm = FileManager.default
+        let folder = (path as NSString).deletingLastPathComponent
+        do {
+            if !folder.isEmpty, !fm.fileExists(atPath: folder) {
+                try fm.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                       attributes: [.posixPermissions: 0o700])
+            }
+            if !fm.fileExists(atPath: path) {
+                let fd = Foundation.open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+                if fd < 0, errno != EEXIST {
+                    throw LedgerError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+                }
+                if fd >= 0 { close(fd) }
+            } else {
+                try checkCompatibility(path: path)
+            }
+            var config = Configuration()
+            config.busyMode = .timeout(10)
+            config.foreignKeysEnabled = true
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            let pool = try DatabasePool(path: path, configuration: config)
+            return try Ledger(dbWriter: pool, path: path)
+        } catch let error as LedgerError {
+            throw error
+        } catch let error as DatabaseError {
+            throw LedgerError.cannotOpen(path: path, reason: error.message ?? "\(error)")
+        } catch {
+            throw LedgerError.cannotOpen(path: path, reason: "\(error.localizedDescription)")
+        }
+    }
+
+    /// A fresh ledger in memory, for tests.
+    public static func inMemory() throws -> Ledger {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        return try Ledger(dbWriter: DatabaseQueue(configuration: config), path: ":memory:")
+    }
+
+    /// Refuses a ledger with migrations this build does not know or whose recorded
+    /// checksums differ, reading through a read-only connection so the file stays untouched.
+    static func checkCompatibility(path: String) throws {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        defer { try? queue.close() }
+        try queue.read { db in try verifyMigrations(db, path: path) }
+    }
+
+    static func verifyMigrations(_ db: Database, path: String) throws {
+        guard try db.tableExists("grdb_migrations") else { return }
+        let applied = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+        let shipped = Dictionary(uniqueKeysWithValues: LedgerMigrationFiles.all.map { ($0.identifier, $0.sql) })
+        let unknown = applied.filter { shipped[$0] == nil }.sorted()
+        guard unknown.isEmpty else { throw LedgerError.newerSchema(path: path, unknownMigrations: unknown) }
+        guard try db.tableExists("ledger_migration_checksums") else { return }
+        let recorded = try Row.fetchAll(db, sql: "SELECT identifier, sha256 FROM ledger_migration_checksums")
+        for row in recorded {
+            let id: String = row["identifier"]
+            if let sql = shipped[id], SHA256.hex(Array(sql.utf8)) != row["sha256"] as String {
+                throw LedgerError.editedMigration(path: path, identifier: id)
+            }
+        }
+    }
+
+    static func migrator(path: String) -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for (identifier, sql) in LedgerMigrationFiles.all {
+            migrator.registerMigration(identifier) { db in
+                try db.execute(sql: sql)
+                try db.execute(
+                    sql: "INSERT INTO ledger_migration_checksums (identifier, sha256) VALUES (?, ?)",
+                    arguments: [identifier, SHA256.hex(Array(sql.utf8))])
+            }
+        }
+        return migrator
+    }
+
+    /// The schema's migrations applied to this ledger, in order.
+    public func appliedMigrations() throws -> [String] {
+        try dbWriter.read { db in try Self.migrator(path: path).appliedMigrations(db) }
+    }
+
+    /// The default ledger path: `$XDG_DATA_HOME/installer-ledger/ledger.sqlite`, else
+    /// `~/.local/share/installer-ledger/ledger.sqlite`.
+    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty {
+            return "\(xdg)/installer-ledger/ledger.sqlite"
+        }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return "\(home)/.local/share/installer-ledger/ledger.sqlite"
+    }
+}

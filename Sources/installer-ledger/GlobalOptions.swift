@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import InstallerLedger
+import Logging
+
+/// Options every command takes: where the ledger is and how much to log.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "The ledger file (env INSTALLER_LEDGER_DB; default $XDG_DATA_HOME/installer-ledger/ledger.sqlite).",
+        valueName: "path"))
+    var db: String?
+
+    @Flag(name: .shortAndLong, help: "Log what happens to stderr (secrets are never logged).")
+    var verbose = false
+
+    /// The ledger path from --db, the environment, or the default.
+    var ledgerPath: String {
+        let env = ProcessInfo.processInfo.environment
+        if let db, !db.isEmpty { return db }
+        if let fromEnv = env["INSTALLER_LEDGER_DB"], !fromEnv.isEmpty { return fromEnv }
+        return Ledger.defaultPath(environment: env)
+    }
+
+    /// Opens (creating if needed) the ledger.
+    func openLedger() throws -> Ledger {
+        bootstrapLogging()
+        let ledger = try Ledger.open(path: ledgerPath)
+        Logger(label: "installer-ledger").debug("opened ledger", metadata: ["path": "\(ledgerPath)"])
+        return ledger
+    }
+
+    func bootstrapLogging() {
+        let level: Logger.Level = verbose ? .debug : .warning
+        LoggingSystem.bootstrapOnce(level: level)
+    }
+}
+
+extension LoggingSystem {
+    private static let once: Void = ()
+    nonisolated(unsafe) private static var bootstrapped = false
+
+    /// Installs a stderr handler at `level` the first time it is called.
+    static func bootstrapOnce(level: Logger.Level) {
+        guard !bootstrapped else { return }
+        bootstrapped = true
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+// MARK: - Value parsing
+
+/// Command-line values with messages that say what is accepted.
+enum ValueParsing {
+    static func duration(_ text: String) throws -> LedgerDuration {
+        guard let d = LedgerDuration(parsing: text) else {
+            throw ValidationError("'\(text)' is not a duration: use \(LedgerDuration.accepted)")
+        }
+        return d
+    }
+
+    static func date(_ text: String) throws -> Timestamp {
+        do {
+            return try Timestamp(commandLine: text)
+        } catch {
+            throw ValidationError("'\(text)' is not a date: use 2026-05-01 or an RFC 3339 timestamp such as 2026-05-01T12:00:00Z (\(error))")
+        }
+    }
+
+    static func os(_ text: String) throws -> OperatingSystemFamily {
+        guard let os = OperatingSystemFamily(word: text), os != .unspecified else {
+            throw ValidationError("'\(text)' is not an operating system: use windows, macos or linux")
+        }
+        return os
+    }
+
+    static func choice<T: RawRepresentable & CaseIterable>(_ text: String, _: T.Type, what: String) throws -> T where T.RawValue == String {
+        guard let v = T(rawValue: text.lowercased()) else {
+            throw ValidationError("'\(text)' is not a \(what): use \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return v
+    }
+}
+
+/// A `--now` option for back-dating and tests; hidden where SPEC does not list it.
+struct ClockOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Pretend the current time is this (RFC 3339 or YYYY-MM-DD).", valueName: "timestamp", visibility: .hidden),
+            transform: ValueParsing.date)
+    var now: Timestamp?
+
+    var current: Timestamp { now ?? .now() }
+}
