@@ -11,7 +11,8 @@ CREATE TABLE ledger_migration_checksums (
 
 -- One row per installer ever seen. Never deleted: status moves usable -> unusable/deleted.
 CREATE TABLE installers (
-    uuid TEXT PRIMARY KEY NOT NULL,
+    id INTEGER PRIMARY KEY,
+    uuid TEXT NOT NULL UNIQUE,
     display_name TEXT NOT NULL DEFAULT '',
     os_family_id INTEGER NOT NULL DEFAULT 0,
     language TEXT NOT NULL DEFAULT '',
@@ -33,15 +34,14 @@ CREATE TABLE installers (
     last_seen INTEGER NOT NULL,
     -- FNV-1a of the modelled fields: a re-import of identical data is a cheap lookup.
     content_hash INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 
+-- Indexes for the selective list filters; OS, status, name and product name select large
+-- shares of the ledger, where a scan is as fast and every index slows bulk imports.
 CREATE INDEX installers_by_expiry ON installers (expire_time);
-CREATE INDEX installers_by_status_expiry ON installers (status, expire_time);
 CREATE INDEX installers_by_create ON installers (create_time);
 CREATE INDEX installers_by_group_uuid ON installers (security_group_uuid);
 CREATE INDEX installers_by_group_name ON installers (group_display_name COLLATE NOCASE);
-CREATE INDEX installers_by_os ON installers (os_family_id, create_time);
-CREATE INDEX installers_by_name ON installers (display_name COLLATE NOCASE);
 
 -- One row per installer x activated product.
 CREATE TABLE activated_products (
@@ -57,7 +57,6 @@ CREATE TABLE activated_products (
 ) WITHOUT ROWID;
 
 CREATE INDEX activated_products_by_product ON activated_products (product_id);
-CREATE INDEX activated_products_by_product_name ON activated_products (product_display_name COLLATE NOCASE);
 CREATE INDEX activated_products_by_subscription ON activated_products (subscription_uuid);
 
 -- One row per installer x installed platform component.
@@ -72,13 +71,14 @@ CREATE TABLE installed_components (
 
 -- The last raw API answer (the installer object's JSON) per installer.
 CREATE TABLE raw_answers (
-    installer_uuid TEXT PRIMARY KEY NOT NULL REFERENCES installers (uuid),
+    installer_id INTEGER PRIMARY KEY REFERENCES installers (id),
     json TEXT NOT NULL,
     received_at INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 
--- Append-only history. details is JSON: a snapshot for `recorded`, {field: {old, new}}
--- for `changed`. Download URLs never appear in it.
+-- Append-only history. details is JSON: {displayName, status} for `recorded`,
+-- {field: {old, new}} for `changed` (so past states rebuild backwards from the current
+-- row). Download URLs never appear in it.
 CREATE TABLE events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     installer_uuid TEXT REFERENCES installers (uuid),

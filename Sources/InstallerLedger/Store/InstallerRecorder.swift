@@ -25,15 +25,16 @@ struct InstallerRecorder {
     mutating func record(_ received: ReceivedInstaller) throws -> Outcome {
         let installer = received.installer
         let hash = installer.contentHash
-        let lookup = try db.cachedStatement(sql: "SELECT content_hash FROM installers WHERE uuid = ?")
-        guard let oldHash = try Int64.fetchOne(lookup, arguments: [installer.uuid]) else {
+        let lookup = try db.cachedStatement(sql: "SELECT id, content_hash FROM installers WHERE uuid = ?")
+        guard let found = try Row.fetchOne(lookup, arguments: [installer.uuid]) else {
             try insert(received, hash: hash)
             summary.new += 1
             return .new
         }
-        if oldHash == hash {
-            try db.cachedStatement(sql: "UPDATE raw_answers SET json = ?, received_at = ? WHERE installer_uuid = ? AND json <> ?")
-                .execute(arguments: [received.rawJSON, now.nanoseconds, installer.uuid, received.rawJSON])
+        let rowID: Int64 = found[0]
+        if found[1] == hash {
+            try db.cachedStatement(sql: "UPDATE raw_answers SET json = ?, received_at = ? WHERE installer_id = ? AND json <> ?")
+                .execute(arguments: [received.rawJSON, now.nanoseconds, rowID, received.rawJSON])
             if touchLastSeen {
                 try db.cachedStatement(sql: "UPDATE installers SET last_seen = ? WHERE uuid = ?")
                     .execute(arguments: [now.nanoseconds, installer.uuid])
@@ -44,7 +45,7 @@ struct InstallerRecorder {
         guard let old = try LedgerQueries.installer(db, uuid: installer.uuid) else {
             throw LedgerError.installerNotFound(installer.uuid)
         }
-        try update(old: old, with: received, hash: hash)
+        try update(old: old, rowID: rowID, with: received, hash: hash)
         summary.changed += 1
         return .changed
     }
@@ -64,13 +65,15 @@ struct InstallerRecorder {
                 i.downloadUrl, i.createTime?.nanoseconds, i.expireTime?.nanoseconds, i.usable,
                 status.rawValue, i.usable ? nil : "api", now.nanoseconds, now.nanoseconds, now.nanoseconds, hash,
             ])
+        let rowID = db.lastInsertedRowID
         try writeChildren(i)
-        try db.cachedStatement(sql: "INSERT INTO raw_answers (installer_uuid, json, received_at) VALUES (?, ?, ?)")
-            .execute(arguments: [i.uuid, received.rawJSON, now.nanoseconds])
-        var snapshot = i.snapshot
-        snapshot.append("status", .string(status.rawValue))
+        try db.cachedStatement(sql: "INSERT INTO raw_answers (installer_id, json, received_at) VALUES (?, ?, ?)")
+            .execute(arguments: [rowID, received.rawJSON, now.nanoseconds])
+        // The installers table holds the current state and `changed` events the old values,
+        // so a past state is rebuilt backwards; `recorded` only notes what a reader scans for.
+        let details = JSONObject(keys: ["displayName", "status"], values: [.string(i.displayName), .string(status.rawValue)])
         try EventLog.append(db, uuid: i.uuid, kind: .recorded, at: now, source: source,
-                            reason: i.usable ? nil : "api", details: JSONValue.object(snapshot).jsonText)
+                            reason: i.usable ? nil : "api", details: JSONValue.object(details).jsonText)
     }
 
     private func writeChildren(_ i: Installer) throws {
@@ -91,7 +94,7 @@ struct InstallerRecorder {
         }
     }
 
-    private func update(old: LedgerInstaller, with received: ReceivedInstaller, hash: Int64) throws {
+    private func update(old: LedgerInstaller, rowID: Int64, with received: ReceivedInstaller, hash: Int64) throws {
         let i = received.installer
         var status = old.status
         var reason = old.statusReason
@@ -120,8 +123,8 @@ struct InstallerRecorder {
             try db.cachedStatement(sql: "DELETE FROM installed_components WHERE installer_uuid = ?").execute(arguments: [i.uuid])
             try writeChildren(i)
         }
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO raw_answers (installer_uuid, json, received_at) VALUES (?, ?, ?)")
-            .execute(arguments: [i.uuid, received.rawJSON, now.nanoseconds])
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO raw_answers (installer_id, json, received_at) VALUES (?, ?, ?)")
+            .execute(arguments: [rowID, received.rawJSON, now.nanoseconds])
         let diff = old.installer.differences(to: i)
         if !diff.keys.isEmpty {
             try EventLog.append(db, uuid: i.uuid, kind: .changed, at: now, source: source, reason: nil,
@@ -160,16 +163,6 @@ extension Installer {
         h.add(Int64(installedComponents.count))
         for c in installedComponents { h.add(c.id); h.add(c.name); h.add(c.displayName) }
         return Int64(bitPattern: h.value)
-    }
-
-    /// The fields a history snapshot keeps: everything but the download URL, a secret.
-    var snapshot: JSONObject {
-        var o = jsonObject(includeDownloadUrl: false)
-        if let i = o.keys.firstIndex(of: "downloadUrl") {
-            o.keys.remove(at: i)
-            o.values.remove(at: i)
-        }
-        return o
     }
 
     /// `{field: {"old": …, "new": …}}` for every field that differs; download URLs redacted.

@@ -96,7 +96,7 @@ extension Ledger {
 
     /// The last raw answer kept for an installer.
     public func rawAnswer(uuid: String) throws -> String? {
-        try dbWriter.read { db in try String.fetchOne(db, sql: "SELECT json FROM raw_answers WHERE installer_uuid = ?", arguments: [uuid]) }
+        try dbWriter.read { db in try String.fetchOne(db, sql: "SELECT json FROM raw_answers JOIN installers ON installers.id = installer_id WHERE uuid = ?", arguments: [uuid]) }
     }
 
     /// A content dump of every table (rows in key order), for comparing a ledger before
@@ -107,8 +107,8 @@ extension Ledger {
             let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             for table in tables {
                 out += "## \(table)\n"
-                let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(table.quotedDatabaseIdentifier) ORDER BY 1, 2")
-                for row in rows { out += row.description + "\n" }
+                let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(table.quotedDatabaseIdentifier)")
+                out += rows.map(\.description).sorted().joined(separator: "\n") + "\n"
             }
             return out
         }

@@ -45,6 +45,9 @@ public final class Ledger: Sendable {
             config.foreignKeysEnabled = true
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // Bulk imports touch pages all over the uuid-keyed b-trees: a 64 MiB cache
+                // keeps them in memory instead of re-reading them from the WAL.
+                try db.execute(sql: "PRAGMA cache_size = -65536")
             }
             let pool = try DatabasePool(path: path, configuration: config)
             return try Ledger(dbWriter: pool, path: path)
