@@ -25,6 +25,7 @@ let package = Package(
             exclude: ["README.md"],
             resources: [
                 .embedInCode("0001_initial.sql"),
+                .embedInCode("0002_pending_creations_and_runs.sql"),
             ]
         ),
         .target(

@@ -3,5 +3,6 @@ public enum LedgerMigrationFiles {
     /// Every shipped migration as (identifier, SQL text), in the order they apply.
     public static let all: [(identifier: String, sql: String)] = [
         ("0001_initial", String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
+        ("0002_pending_creations_and_runs", String(decoding: PackageResources._002_pending_creations_and_runs_sql, as: UTF8.self)),
     ]
 }

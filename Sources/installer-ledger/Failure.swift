@@ -20,6 +20,17 @@ func classify(_ error: any Error) -> (ExitStatus, String) {
         return (.dataError, e.description)
     case let e as OutputError:
         return (.ioError, e.description)
+    case let e as ESETConnectError:
+        switch e {
+        case .configuration: return (.usage, e.description)
+        case .http(let status, _, _) where status == 401 || status == 403: return (.notAllowed, e.description)
+        case .http: return (.dataError, e.description)
+        case .unavailable: return (.unavailable, e.description)
+        case .uncertain, .answerExpired: return (.uncertain, e.description)
+        case .malformedAnswer: return (.unavailable, e.description)
+        }
+    case let e as CommandFailure:
+        return (e.status, e.message)
     default:
         return (.internalError, "internal error: \(String(describing: error).replacingOccurrences(of: "\n", with: " ")); please report it")
     }
@@ -87,4 +98,10 @@ struct StandardOutput {
         try out.write(renderer.end())
         try out.flush()
     }
+}
+
+/// A failure the command layer itself reports, with its exit code.
+struct CommandFailure: Error {
+    var status: ExitStatus
+    var message: String
 }

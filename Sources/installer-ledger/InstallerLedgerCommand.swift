@@ -21,7 +21,7 @@ struct InstallerLedgerCommand: AsyncParsableCommand {
             77 not allowed; report uses 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
             """,
         version: "0.1.0",
-        subcommands: [Import.self, List.self, Show.self, History.self]
+        subcommands: [Import.self, List.self, Show.self, History.self, Create.self, Sync.self, Delete.self]
     )
 
     static func main() async {

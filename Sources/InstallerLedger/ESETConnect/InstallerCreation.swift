@@ -1,0 +1,64 @@
+/// Creates installers without losing or duplicating any: pending first, recorded on
+/// success, left pending when the outcome is uncertain, marked failed when ESET certainly
+/// did not create it.
+public struct InstallerCreation: Sendable {
+    let ledger: Ledger
+    let client: ESETConnectClient
+    let now: @Sendable () -> Timestamp
+
+    public init(ledger: Ledger, client: ESETConnectClient, now: @escaping @Sendable () -> Timestamp = { .now() }) {
+        self.ledger = ledger
+        self.client = client
+        self.now = now
+    }
+
+    /// Creates one installer and records it.
+    /// - Throws: `ESETConnectError` (`.uncertain`: the creation stays pending for `sync`).
+    @discardableResult
+    public func create(_ request: CreateInstallerRequest, planKey: String? = nil, source: EventSource = .create) async throws -> Installer {
+        let pending = try ledger.addPending(request, planKey: planKey, source: source, at: now())
+        do {
+            let received = try await client.createInstaller(request)
+            try ledger.recordCreated(received, pendingId: pending.localId, source: source, at: now())
+            return received.installer
+        } catch let error as ESETConnectError {
+            switch error {
+            case .uncertain, .answerExpired, .malformedAnswer:
+                break  // it may exist: stays pending until sync matches it
+            default:
+                try ledger.markFailed(pendingId: pending.localId, message: error.description, source: source, at: now())
+            }
+            throw error
+        }
+    }
+}
+
+/// Brings the ledger in line with everything ESET lists.
+public struct InstallerSync: Sendable {
+    let ledger: Ledger
+    let client: ESETConnectClient
+    let now: @Sendable () -> Timestamp
+
+    public init(ledger: Ledger, client: ESETConnectClient, now: @escaping @Sendable () -> Timestamp = { .now() }) {
+        self.ledger = ledger
+        self.client = client
+        self.now = now
+    }
+
+    /// Lists every page, then applies the whole listing in one transaction and records the run.
+    /// A failed listing changes nothing but is recorded as a failed run.
+    public func run() async throws -> SyncSummary {
+        let started = now()
+        var listed = [ReceivedInstaller]()
+        do {
+            try await client.listInstallers { page in listed += page.installers }
+        } catch {
+            try? ledger.recordSyncRun(startedAt: started, finishedAt: now(), summary: nil, error: "\(error)")
+            throw error
+        }
+        let finished = now()
+        let summary = try ledger.applySync(listed: listed, at: finished)
+        try ledger.recordSyncRun(startedAt: started, finishedAt: finished, summary: summary, error: nil)
+        return summary
+    }
+}

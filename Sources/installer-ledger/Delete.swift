@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import InstallerLedger
+
+extension InstallerLedgerCommand {
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke an installer at ESET Connect and record it as deleted.",
+            discussion: """
+                Its download link stops working. On a terminal it asks first; --yes skips the question \
+                (needed in scripts). If ESET no longer knows the installer, it is recorded as deleted anyway.
+
+                Example:
+                  installer-ledger delete 8a6a63ec --yes
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var api: APIOptions
+
+        @Argument(help: ArgumentHelp("The installer's uuid or a unique prefix.", valueName: "id"))
+        var id: String
+
+        @Flag(help: "Do not ask for confirmation.")
+        var yes = false
+
+        func run() async throws {
+            try await withExitCodes {
+                let ledger = try global.openLedger()
+                let entry = try ledger.installer(id)
+                let uuid = entry.installer.uuid
+                if !yes {
+                    guard isInteractive else {
+                        throw CommandFailure(status: .usage, message: "refusing to delete without confirmation: add --yes")
+                    }
+                    StandardError.write("Revoke installer \(uuid) \"\(entry.installer.displayName)\" at ESET? Its download link stops working. [y/N] ")
+                    guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+                        StandardError.write("nothing deleted\n")
+                        return
+                    }
+                }
+                let client = try api.client()
+                var note = ""
+                do {
+                    try await client.deleteInstaller(uuid: uuid)
+                } catch ESETConnectError.http(404, _, _) {
+                    note = " (ESET no longer knew it)"
+                }
+                try ledger.markDeleted(uuid: uuid, source: .delete, at: .now())
+                var out = StandardOutput()
+                try out.write("deleted \(uuid)\(note)\n")
+                try out.flush()
+            }
+        }
+    }
+}
