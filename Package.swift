@@ -59,7 +59,7 @@ let package = Package(
         ),
         .testTarget(
             name: "InstallerLedgerTests",
-            dependencies: ["InstallerLedger"],
+            dependencies: ["InstallerLedger", "ESETConnectSandbox"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -4,11 +4,22 @@ import Foundation
 /// (createTime, uuid) so that pages are stable while installers are added or deleted.
 struct InstallerStore: Sendable {
     private(set) var records: [InstallerRecord] = []
+    /// What listing looks at, beside `records` in the same order: a plain value without
+    /// references, so scanning 100,000 of them costs no reference counting.
+    private var entries: [Entry] = []
     private var indexByUuid: [String: Int] = [:]
+
+    private struct Entry {
+        var expireMicros: Int64
+        var deleted: Bool
+    }
 
     /// A store holding `records` (in any order).
     init(records: [InstallerRecord] = []) {
-        self.records = records.sorted { Self.key(of: $0) < Self.key(of: $1) }
+        // Sorting positions, not the large records themselves, is several times faster.
+        let keys = records.map { ($0.createMicros, $0.uuid) }
+        self.records = keys.indices.sorted { keys[$0] < keys[$1] }.map { records[$0] }
+        self.entries = self.records.map { Entry(expireMicros: $0.expireMicros, deleted: $0.deleted) }
         rebuildIndex(from: 0)
     }
 
@@ -22,6 +33,7 @@ struct InstallerStore: Sendable {
     mutating func insert(_ record: InstallerRecord) {
         let position = firstIndex(after: Self.key(of: record))
         records.insert(record, at: position)
+        entries.insert(Entry(expireMicros: record.expireMicros, deleted: record.deleted), at: position)
         rebuildIndex(from: position)
     }
 
@@ -29,6 +41,7 @@ struct InstallerStore: Sendable {
     mutating func markDeleted(uuid: String) -> Bool {
         guard let index = indexByUuid[uuid], !records[index].deleted else { return false }
         records[index].deleted = true
+        entries[index].deleted = true
         return true
     }
 
@@ -41,12 +54,12 @@ struct InstallerStore: Sendable {
         var items: [(InstallerRecord, Bool)] = []
         items.reserveCapacity(min(pageSize, records.count))
         var total = 0, more = false
-        for (index, record) in records.enumerated() where !record.deleted {
-            let isUsable = record.expireMicros > nowMicros
+        for (index, entry) in entries.enumerated() where !entry.deleted {
+            let isUsable = entry.expireMicros > nowMicros
             if let usable, usable != isUsable { continue }
             total += 1
             guard index >= start else { continue }
-            if items.count < pageSize { items.append((record, isUsable)) } else { more = true }
+            if items.count < pageSize { items.append((records[index], isUsable)) } else { more = true }
         }
         let next = more ? items.last.map { PageKey(createMicros: $0.0.createMicros, uuid: $0.0.uuid) } : nil
         return (items, next, total)

@@ -24,6 +24,11 @@ public struct SandboxConfiguration: Sendable {
     public var omitDefaultValues: Bool
     /// Add a field ESET does not document to every installer, to check that clients ignore unknown keys.
     public var includeUnknownFields: Bool
+    /// Keep connections open between requests. Off by default: every answer says
+    /// `Connection: close`, because libcurl (URLSession on Linux) silently re-sends a request
+    /// whose *reused* connection closes unanswered, which would turn a dropped GET into a
+    /// duplicate and a dropped POST into a 60-second hang instead of a network error.
+    public var keepAlive: Bool
     /// The knobs in effect at start; change them later with ``SandboxServer/setKnobs(_:)``.
     public var knobs: SandboxKnobs
 
@@ -42,6 +47,7 @@ public struct SandboxConfiguration: Sendable {
         int64AsStrings: Bool = true,
         omitDefaultValues: Bool = false,
         includeUnknownFields: Bool = false,
+        keepAlive: Bool = false,
         knobs: SandboxKnobs = SandboxKnobs()
     ) {
         self.host = host
@@ -54,6 +60,7 @@ public struct SandboxConfiguration: Sendable {
         self.int64AsStrings = int64AsStrings
         self.omitDefaultValues = omitDefaultValues
         self.includeUnknownFields = includeUnknownFields
+        self.keepAlive = keepAlive
         self.knobs = knobs
     }
 }

@@ -191,6 +191,7 @@ private struct SandboxHTTPHandler: HTTPHandler {
 
         var responseHeaders = HTTPHeaders()
         for (name, value) in reply.headers { responseHeaders.addValue(value, for: HTTPHeader(name)) }
+        if !sandbox.configuration.keepAlive { responseHeaders[.connection] = "close" }
         return HTTPResponse(
             statusCode: HTTPStatusCode(reply.status, phrase: ErrorBody.reasonPhrase(reply.status)),
             headers: responseHeaders,

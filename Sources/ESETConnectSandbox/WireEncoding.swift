@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// An installer as stored by the sandbox. Products follow from the group and the components
 /// (``SandboxCatalog/activatedProducts(groupIndex:componentIds:)``), so they are not stored.
@@ -48,6 +49,10 @@ struct WireEncoder: Sendable {
     var omitDefaultValues: Bool
     var includeUnknownFields: Bool
 
+    /// Encoded `deviceEnrollment`, `activatedProducts` and `installedComponents`, which depend
+    /// only on the group and the components: a handful of combinations for 100,000 installers.
+    let fragments = FragmentCache()
+
     /// The installer object without `"usable"` and without the closing brace.
     func encodePrefix(_ record: InstallerRecord) -> [UInt8] {
         var w = JSONBytes()
@@ -57,12 +62,6 @@ struct WireEncoder: Sendable {
         string("displayName", record.displayName, &w)
         int64("operatingSystemFamilyId", record.operatingSystemFamilyId, &w)
         string("preferredLanguageCode", record.preferredLanguageCode, &w)
-        w.key("deviceEnrollment")
-        w.beginObject()
-        let group = record.groupIndex.map { SandboxCatalog.deviceGroups[$0] }
-        string("securityGroupUuid", group?.uuid ?? "", &w)
-        string("groupDisplayName", group?.displayName ?? SandboxCatalog.lostAndFound, &w)
-        w.endObject()
         bool("enableCloudScannerFeedback", record.enableCloudScannerFeedback, &w)
         bool("enablePuaDetection", record.enablePuaDetection, &w)
         bool("sendAnonymousDiagnosticData", record.sendAnonymousDiagnosticData, &w)
@@ -71,9 +70,24 @@ struct WireEncoder: Sendable {
         w.timestamp(record.createMicros)
         w.key("expireTime")
         w.timestamp(record.expireMicros)
+        w.bytes.append(contentsOf: fragments.fragment(groupIndex: record.groupIndex, componentIds: record.componentIds) {
+            encodeFragment(groupIndex: record.groupIndex, componentIds: record.componentIds)
+        })
+        return w.bytes  // no closing brace: `appendInstaller` adds `usable` and closes.
+    }
+
+    /// `,"deviceEnrollment":{...},"activatedProducts":[...],"installedComponents":[...]`.
+    private func encodeFragment(groupIndex: Int?, componentIds: [Int64]) -> [UInt8] {
+        var w = JSONBytes(continuingObject: [])
+        w.key("deviceEnrollment")
+        w.beginObject()
+        let group = groupIndex.map { SandboxCatalog.deviceGroups[$0] }
+        string("securityGroupUuid", group?.uuid ?? "", &w)
+        string("groupDisplayName", group?.displayName ?? SandboxCatalog.lostAndFound, &w)
+        w.endObject()
         w.key("activatedProducts")
         w.beginArray()
-        for product in record.activatedProducts {
+        for product in SandboxCatalog.activatedProducts(groupIndex: groupIndex, componentIds: componentIds) {
             w.beginObject()
             w.field("poolUuid", product.poolUuid)
             w.field("poolDisplayName", product.poolDisplayName)
@@ -86,7 +100,7 @@ struct WireEncoder: Sendable {
         w.endArray()
         w.key("installedComponents")
         w.beginArray()
-        for id in record.componentIds {
+        for id in componentIds {
             guard let component = SandboxCatalog.componentsById[id] else { continue }
             w.beginObject()
             w.field("displayName", component.displayName)
@@ -101,8 +115,6 @@ struct WireEncoder: Sendable {
             w.field("note", "ESET may add fields at any time; clients ignore unknown keys")
             w.endObject()
         }
-        w.endObject()
-        w.bytes.removeLast()  // the closing brace; `appendInstaller` adds `usable` and closes.
         return w.bytes
     }
 
@@ -180,11 +192,13 @@ struct JSONBytes {
     mutating func beginArray() { valuePrefix(); bytes.append(UInt8(ascii: "[")); hasElement.append(false) }
     mutating func endArray() { bytes.append(UInt8(ascii: "]")); hasElement.removeLast() }
 
+    /// A member name; names are the sandbox's own constants and need no escaping.
     mutating func key(_ name: String) {
         if hasElement.last == true { bytes.append(UInt8(ascii: ",")) }
         if !hasElement.isEmpty { hasElement[hasElement.count - 1] = true }
-        appendQuoted(name)
-        bytes.append(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(contentsOf: #"":"#.utf8)
         afterKey = true
     }
 
@@ -210,6 +224,20 @@ struct JSONBytes {
 
     private mutating func appendQuoted(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
+        let plain = value.utf8.withContiguousStorageIfAvailable { buffer in
+            var index = 0
+            while index < buffer.count {
+                let byte = buffer[index]
+                if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+                index += 1
+            }
+            return true
+        } ?? false
+        if plain {
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
@@ -226,5 +254,23 @@ struct JSONBytes {
             }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+/// Encoded JSON fragments keyed by group and components, shared by every copy of a ``WireEncoder``.
+final class FragmentCache: Sendable {
+    private struct Key: Hashable {
+        var groupIndex: Int?
+        var componentIds: [Int64]
+    }
+
+    private let storage = Mutex<[Key: [UInt8]]>([:])
+
+    func fragment(groupIndex: Int?, componentIds: [Int64], make: () -> [UInt8]) -> [UInt8] {
+        let key = Key(groupIndex: groupIndex, componentIds: componentIds)
+        if let cached = storage.withLock({ $0[key] }) { return cached }
+        let made = make()
+        storage.withLock { $0[key] = made }
+        return made
     }
 }

@@ -1,2 +1,128 @@
+import ArgumentParser
 import ESETConnectSandbox
-print("sandbox")
+import Foundation
+
+/// `eset-connect-sandbox`: runs the ESET Connect simulator until SIGINT or SIGTERM.
+struct SandboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eset-connect-sandbox",
+        abstract: "A local simulator of the ESET Connect token and installer endpoints, on loopback.",
+        discussion: """
+            Prints "listening on http://HOST:PORT" as its first line on stdout, then serves
+            POST /oauth/token, /v1/installers... and the control endpoints /_sandbox/knobs,
+            /_sandbox/clock?advance=SECONDS, /_sandbox/installers, /_sandbox/requests until
+            SIGINT or SIGTERM. Any username is accepted with the configured password.
+            """)
+
+    @Option(help: "Loopback address to listen on (127.0.0.1, ::1 or localhost).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one.")
+    var port: UInt16 = 0
+
+    @Option(help: "Password the token endpoint accepts (any username).")
+    var password = "sandbox"
+
+    @Option(name: .customLong("installers"), help: "Number of generated installers present at start.")
+    var installers = 0
+
+    @Option(help: "Seed of the generated installers (same seed, same installers).")
+    var seed: UInt64 = SandboxConfiguration.defaultSeed
+
+    @Option(name: .customLong("latency-ms"), help: "Delay before every answer, in milliseconds.")
+    var latencyMilliseconds = 0
+
+    @Option(name: .customLong("rate-limit"), help: "Requests per second allowed before answering 429.")
+    var rateLimit: Int?
+
+    @Option(name: .customLong("retry-after"), help: "Retry-After seconds sent with 429 answers.")
+    var retryAfter: Int?
+
+    @Option(name: .customLong("accepted-202"), help: "Answer each successful request 202 this many times before its result.")
+    var accepted202 = 0
+
+    @Option(name: .customLong("token-lifetime"), help: "Access-token lifetime in seconds.")
+    var tokenLifetime: Int = 3600
+
+    @Flag(name: .customLong("int64-as-numbers"), help: "Encode int64 fields as JSON numbers instead of strings.")
+    var int64AsNumbers = false
+
+    @Flag(name: .customLong("keep-alive"), help: "Keep connections open between requests (by default every answer closes its connection, so dropped connections reach curl-based clients as errors).")
+    var keepAlive = false
+
+    func validate() throws {
+        guard ["127.0.0.1", "::1", "[::1]", "localhost"].contains(host.lowercased()) || host.hasPrefix("127.") else {
+            throw ValidationError("--host must be a loopback address (127.0.0.1, ::1 or localhost); the sandbox never listens on a network, got '\(host)'.")
+        }
+        guard installers >= 0 else { throw ValidationError("--installers must be 0 or more.") }
+        guard latencyMilliseconds >= 0 else { throw ValidationError("--latency-ms must be 0 or more.") }
+        guard rateLimit.map({ $0 > 0 }) ?? true else { throw ValidationError("--rate-limit must be at least 1.") }
+        guard retryAfter.map({ $0 >= 0 }) ?? true else { throw ValidationError("--retry-after must be 0 or more.") }
+        guard accepted202 >= 0 else { throw ValidationError("--accepted-202 must be 0 or more.") }
+        guard tokenLifetime > 0 else { throw ValidationError("--token-lifetime must be at least 1 second.") }
+    }
+
+    func run() async throws {
+        let sandbox = SandboxServer(configuration: SandboxConfiguration(
+            host: host, port: port, password: password, prepopulatedInstallers: installers, seed: seed,
+            tokenLifetime: TimeInterval(tokenLifetime), int64AsStrings: !int64AsNumbers, keepAlive: keepAlive,
+            knobs: SandboxKnobs(
+                latencyMilliseconds: latencyMilliseconds, accepted202Count: accepted202,
+                rateLimitPerSecond: rateLimit, retryAfterSeconds: retryAfter)))
+        let url = try await sandbox.start()
+        // Unbuffered: a parent process reads this line from a pipe before it sends anything.
+        FileHandle.standardOutput.write(Data("listening on \(url.absoluteString)\n".utf8))
+        let signal = await Self.waitForTermination()
+        FileHandle.standardError.write(Data("eset-connect-sandbox: received \(signal), stopping\n".utf8))
+        await sandbox.stop()
+    }
+
+    /// Suspends until SIGINT or SIGTERM arrives; returns its name.
+    static func waitForTermination() async -> String {
+        await withCheckedContinuation { continuation in
+            let once = SignalOnce(continuation)
+            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { once.resume(name) }
+                source.resume()
+                once.keep(source)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation once, from whichever signal comes first, and keeps the signal sources alive.
+private final class SignalOnce: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<String, Never>?
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+
+    func keep(_ source: any DispatchSourceSignal) { lock.withLock { sources.append(source) } }
+
+    func resume(_ name: String) {
+        let pending = lock.withLock { () -> CheckedContinuation<String, Never>? in
+            defer { continuation = nil }
+            return continuation
+        }
+        pending?.resume(returning: name)
+    }
+}
+
+extension SandboxCommand {
+    /// Parses and runs the command. `main.swift` cannot hold `@main`, and in its top-level code
+    /// `SandboxCommand.main()` resolves to the synchronous overload (which only prints the help
+    /// of an async command), so the async `run()` is called from an async function.
+    static func launch() async {
+        do {
+            let command = try parse()
+            try await command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+await SandboxCommand.launch()

@@ -51,8 +51,13 @@ public protocol HTTPTransport: Sendable {
 }
 
 /// The production transport over URLSession (FoundationNetworking on Linux).
+///
+/// POSTs go over a session of their own with `Connection: close`: libcurl silently re-sends
+/// a request when a *reused* connection dies without an answer, and a creation must never
+/// be sent twice. A fresh connection per POST is never reused, so never re-sent.
 public final class URLSessionTransport: HTTPTransport {
     let session: URLSession
+    let postSession: URLSession
 
     /// - Parameter timeout: seconds without progress before a request fails.
     public init(timeout: TimeInterval = 150) {
@@ -63,6 +68,7 @@ public final class URLSessionTransport: HTTPTransport {
         config.urlCache = nil
         config.requestCachePolicy = .reloadIgnoringLocalCacheData
         session = URLSession(configuration: config)
+        postSession = URLSession(configuration: config)
     }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -70,8 +76,10 @@ public final class URLSessionTransport: HTTPTransport {
         r.httpMethod = request.method
         for (k, v) in request.headers { r.setValue(v, forHTTPHeaderField: k) }
         if let body = request.body { r.httpBody = Data(body) }
+        let isPost = request.method == "POST"
+        if isPost { r.setValue("close", forHTTPHeaderField: "Connection") }
         do {
-            let (data, response) = try await session.data(for: r)
+            let (data, response) = try await (isPost ? postSession : session).data(for: r)
             guard let http = response as? HTTPURLResponse else {
                 throw TransportError(mayHaveBeenSent: true, description: "the answer was not HTTP")
             }

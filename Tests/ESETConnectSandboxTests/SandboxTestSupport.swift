@@ -1,0 +1,106 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+@testable import ESETConnectSandbox
+
+/// An HTTP answer as a test sees it.
+struct Answer {
+    var status: Int
+    var response: HTTPURLResponse
+    var body: Data
+
+    func header(_ name: String) -> String? { response.value(forHTTPHeaderField: name) }
+
+    /// The body as a JSON object; `nil` when it is not one.
+    var object: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+
+    var installer: [String: Any]? { object?["installer"] as? [String: Any] }
+}
+
+/// A URLSession client of one running sandbox.
+struct SandboxClient {
+    let baseURL: URL
+    let session: URLSession
+
+    init(baseURL: URL) {
+        self.baseURL = baseURL
+        self.session = URLSession(configuration: .ephemeral)
+    }
+
+    func send(
+        _ method: String, _ path: String, query: [String: String] = [:], token: String? = nil,
+        headers: [String: String] = [:], json: Any? = nil, body: Data? = nil, contentType: String? = nil
+    ) async throws -> Answer {
+        var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
+        if !query.isEmpty { components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
+        var request = URLRequest(url: components.url!)
+        request.httpMethod = method
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        if let json {
+            request.httpBody = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        if let body { request.httpBody = body }
+        if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+        let (data, response) = try await session.data(for: request)
+        let http = response as! HTTPURLResponse
+        return Answer(status: http.statusCode, response: http, body: data)
+    }
+
+    func passwordGrant(password: String = "sandbox") async throws -> Answer {
+        try await send("POST", "/oauth/token", body: Data("grant_type=password&username=admin%40example.com&password=\(password)".utf8),
+                       contentType: "application/x-www-form-urlencoded")
+    }
+
+    func accessToken() async throws -> String {
+        let answer = try await passwordGrant()
+        return answer.object?["access_token"] as? String ?? ""
+    }
+
+    func create(_ installer: [String: Any], components: [Any]? = nil, token: String,
+                headers: [String: String] = [:]) async throws -> Answer {
+        var body: [String: Any] = ["installer": installer]
+        if let components { body["requestedComponentIds"] = components }
+        return try await send("POST", "/v1/installers", token: token, headers: headers, json: body)
+    }
+}
+
+/// A Windows installer create body.
+func windowsInstaller(_ name: String = "Vienna Office – Windows", group: String? = SandboxCatalog.deviceGroups[5].uuid)
+    -> [String: Any]
+{
+    var installer: [String: Any] = [
+        "displayName": name, "operatingSystemFamilyId": 1, "preferredLanguageCode": "de-de",
+        "enableCloudScannerFeedback": true, "enablePuaDetection": true, "sendAnonymousDiagnosticData": false,
+    ]
+    if let group { installer["deviceEnrollment"] = ["securityGroupUuid": group] }
+    return installer
+}
+
+/// Starts a sandbox, runs `body` with it and a client, and stops it whatever happens.
+func withSandbox<T>(
+    _ configuration: SandboxConfiguration = SandboxConfiguration(),
+    _ body: (SandboxServer, SandboxClient) async throws -> T
+) async throws -> T {
+    let sandbox = SandboxServer(configuration: configuration)
+    let url = try await sandbox.start()
+    do {
+        let result = try await body(sandbox, SandboxClient(baseURL: url))
+        await sandbox.stop()
+        return result
+    } catch {
+        await sandbox.stop()
+        throw error
+    }
+}
+
+/// Parses an RFC 3339 timestamp with or without fractional seconds.
+func parseTimestamp(_ text: String) -> Date? {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    if let date = formatter.date(from: text) { return date }
+    formatter.formatOptions = [.withInternetDateTime]
+    return formatter.date(from: text)
+}
