@@ -40,7 +40,7 @@ import Testing
 
     @Test func wrongPasswordIsInvalidGrant() async throws {
         try await withSandbox { _, client in
-            let answer = try await client.passwordGrant(password: "not-the-password")
+            let answer = try await client.passwordGrant(password: "wrong-pw")
             #expect(answer.status == 400)
             #expect(answer.object?["error"] as? String == "invalid_grant")
             #expect(answer.header("request-id") != nil)
