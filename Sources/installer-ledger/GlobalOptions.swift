@@ -36,7 +36,6 @@ struct GlobalOptions: ParsableArguments {
 }
 
 extension LoggingSystem {
-    private static let once: Void = ()
     nonisolated(unsafe) private static var bootstrapped = false
 
     /// Installs a stderr handler at `level` the first time it is called.
