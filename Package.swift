@@ -26,6 +26,8 @@ let package = Package(
             resources: [
                 .embedInCode("0001_initial.sql"),
                 .embedInCode("0002_pending_creations_and_runs.sql"),
+                .embedInCode("0003_reports.sql"),
+                .embedInCode("0004_successions.sql"),
             ]
         ),
         .target(
@@ -40,6 +42,7 @@ let package = Package(
             name: "installer-ledger",
             dependencies: [
                 "InstallerLedger",
+                "ESETConnectSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -4,5 +4,7 @@ public enum LedgerMigrationFiles {
     public static let all: [(identifier: String, sql: String)] = [
         ("0001_initial", String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
         ("0002_pending_creations_and_runs", String(decoding: PackageResources._002_pending_creations_and_runs_sql, as: UTF8.self)),
+        ("0003_reports", String(decoding: PackageResources._003_reports_sql, as: UTF8.self)),
+        ("0004_successions", String(decoding: PackageResources._004_successions_sql, as: UTF8.self)),
     ]
 }

@@ -21,7 +21,8 @@ struct InstallerLedgerCommand: AsyncParsableCommand {
             77 not allowed; report uses 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
             """,
         version: "0.1.0",
-        subcommands: [Import.self, List.self, Show.self, History.self, Create.self, Sync.self, Delete.self]
+        subcommands: [Import.self, List.self, Show.self, History.self, Create.self, Sync.self, Delete.self,
+                      Reconcile.self, Report.self, Export.self, Rotate.self, Gaps.self, Demo.self]
     )
 
     static func main() async {
