@@ -35,6 +35,8 @@ let package = Package(
             dependencies: [
                 "LedgerMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the bulk statements of import and sync.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -10,6 +10,7 @@ struct InstallerRecorder {
     /// Sync sees installers at the API, so it moves `last_seen`; a saved answer does not.
     let touchLastSeen: Bool
     private(set) var summary = RecordSummary()
+    private var prepared: RecorderStatements?
 
     init(db: Database, source: EventSource, now: Timestamp, touchLastSeen: Bool = false) {
         self.db = db
@@ -25,14 +26,15 @@ struct InstallerRecorder {
     mutating func record(_ received: ReceivedInstaller) throws -> Outcome {
         let installer = received.installer
         let hash = installer.contentHash
-        let lookup = try db.cachedStatement(sql: "SELECT id, content_hash FROM installers WHERE uuid = ?")
-        guard let found = try Row.fetchOne(lookup, arguments: [installer.uuid]) else {
-            try insert(received, hash: hash)
+        let bulk = try statements()
+        bulk.lookup.bind(1, installer.uuid)
+        guard let found = try bulk.lookup.firstRow({ row in (id: row.int64(0), hash: row.int64(1)) }) else {
+            try insert(received, hash: hash, bulk)
             summary.new += 1
             return .new
         }
-        let rowID: Int64 = found[0]
-        if found[1] == hash {
+        let rowID = found.id
+        if found.hash == hash {
             try db.cachedStatement(sql: "UPDATE raw_answers SET json = ?, received_at = ? WHERE installer_id = ? AND json <> ?")
                 .execute(arguments: [received.rawJSON, now.nanoseconds, rowID, received.rawJSON])
             if touchLastSeen {
@@ -50,51 +52,56 @@ struct InstallerRecorder {
         return .changed
     }
 
-    private func insert(_ received: ReceivedInstaller, hash: Int64) throws {
+    /// The bulk path's statements, prepared once per transaction.
+    private mutating func statements() throws -> RecorderStatements {
+        if let prepared { return prepared }
+        let made = try RecorderStatements(db)
+        prepared = made
+        return made
+    }
+
+    private func insert(_ received: ReceivedInstaller, hash: Int64, _ bulk: RecorderStatements) throws {
         let i = received.installer
         let status: InstallerStatus = i.usable ? .usable : .unusable
-        try db.cachedStatement(sql: """
-            INSERT INTO installers (uuid, display_name, os_family_id, language, security_group_uuid,
-              group_display_name, cloud_feedback, pua_detection, diagnostics, download_url, create_time,
-              expire_time, api_usable, status, status_reason, status_changed_at, first_seen, last_seen, content_hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                i.uuid, i.displayName, i.operatingSystemFamilyId, i.preferredLanguageCode,
-                i.deviceEnrollment.securityGroupUuid, i.deviceEnrollment.groupDisplayName,
-                i.enableCloudScannerFeedback, i.enablePuaDetection, i.sendAnonymousDiagnosticData,
-                i.downloadUrl, i.createTime?.nanoseconds, i.expireTime?.nanoseconds, i.usable,
-                status.rawValue, i.usable ? nil : "api", now.nanoseconds, now.nanoseconds, now.nanoseconds, hash,
-            ])
+        let reason: String? = i.usable ? nil : "api"
+        let s = bulk.insertInstaller
+        s.bind(1, i.uuid); s.bind(2, i.displayName); s.bind(3, i.operatingSystemFamilyId)
+        s.bind(4, i.preferredLanguageCode); s.bind(5, i.deviceEnrollment.securityGroupUuid)
+        s.bind(6, i.deviceEnrollment.groupDisplayName); s.bind(7, i.enableCloudScannerFeedback)
+        s.bind(8, i.enablePuaDetection); s.bind(9, i.sendAnonymousDiagnosticData); s.bind(10, i.downloadUrl)
+        s.bind(11, i.createTime?.nanoseconds); s.bind(12, i.expireTime?.nanoseconds); s.bind(13, i.usable)
+        s.bind(14, status.rawValue); s.bind(15, reason); s.bind(16, now.nanoseconds)
+        s.bind(17, now.nanoseconds); s.bind(18, now.nanoseconds); s.bind(19, hash)
+        try s.run()
         let rowID = db.lastInsertedRowID
-        try writeChildren(i)
-        try db.cachedStatement(sql: "INSERT INTO raw_answers (installer_id, json, received_at) VALUES (?, ?, ?)")
-            .execute(arguments: [rowID, received.rawJSON, now.nanoseconds])
+        try writeChildren(i, bulk)
+        bulk.insertRaw.bind(1, rowID); bulk.insertRaw.bind(2, received.rawJSON); bulk.insertRaw.bind(3, now.nanoseconds)
+        try bulk.insertRaw.run()
         // The installers table holds the current state and `changed` events the old values,
         // so a past state is rebuilt backwards; `recorded` only notes what a reader scans for.
         let details = JSONObject(keys: ["displayName", "status"], values: [.string(i.displayName), .string(status.rawValue)])
-        try EventLog.append(db, uuid: i.uuid, kind: .recorded, at: now, source: source,
-                            reason: i.usable ? nil : "api", details: JSONValue.object(details).jsonText)
+        let e = bulk.insertEvent
+        e.bind(1, i.uuid); e.bind(2, EventKind.recorded.rawValue); e.bind(3, now.nanoseconds)
+        e.bind(4, source.rawValue); e.bind(5, reason); e.bind(6, JSONValue.object(details).jsonText)
+        try e.run()
     }
 
-    private func writeChildren(_ i: Installer) throws {
-        let products = try db.cachedStatement(sql: """
-            INSERT INTO activated_products (installer_uuid, position, pool_uuid, pool_display_name, product_id,
-              product_display_name, subscription_uuid, subscription_support_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        for (n, p) in i.activatedProducts.enumerated() {
-            try products.execute(arguments: [i.uuid, n, p.poolUuid, p.poolDisplayName, p.productId,
-                                             p.productDisplayName, p.subscriptionUuid, p.subscriptionSupportCode])
+    private func writeChildren(_ i: Installer, _ bulk: RecorderStatements) throws {
+        let p = bulk.insertProduct
+        for (n, product) in i.activatedProducts.enumerated() {
+            p.bind(1, i.uuid); p.bind(2, n); p.bind(3, product.poolUuid); p.bind(4, product.poolDisplayName)
+            p.bind(5, product.productId); p.bind(6, product.productDisplayName); p.bind(7, product.subscriptionUuid)
+            p.bind(8, product.subscriptionSupportCode)
+            try p.run()
         }
-        let components = try db.cachedStatement(sql: """
-            INSERT INTO installed_components (installer_uuid, position, component_id, name, display_name)
-            VALUES (?, ?, ?, ?, ?)
-            """)
-        for (n, c) in i.installedComponents.enumerated() {
-            try components.execute(arguments: [i.uuid, n, c.id, c.name, c.displayName])
+        let c = bulk.insertComponent
+        for (n, component) in i.installedComponents.enumerated() {
+            c.bind(1, i.uuid); c.bind(2, n); c.bind(3, component.id); c.bind(4, component.name); c.bind(5, component.displayName)
+            try c.run()
         }
     }
 
-    private func update(old: LedgerInstaller, rowID: Int64, with received: ReceivedInstaller, hash: Int64) throws {
+    private mutating func update(old: LedgerInstaller, rowID: Int64, with received: ReceivedInstaller, hash: Int64) throws {
         let i = received.installer
         var status = old.status
         var reason = old.statusReason
@@ -121,7 +128,7 @@ struct InstallerRecorder {
         if old.installer.activatedProducts != i.activatedProducts || old.installer.installedComponents != i.installedComponents {
             try db.cachedStatement(sql: "DELETE FROM activated_products WHERE installer_uuid = ?").execute(arguments: [i.uuid])
             try db.cachedStatement(sql: "DELETE FROM installed_components WHERE installer_uuid = ?").execute(arguments: [i.uuid])
-            try writeChildren(i)
+            try writeChildren(i, try statements())
         }
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO raw_answers (installer_id, json, received_at) VALUES (?, ?, ?)")
             .execute(arguments: [rowID, received.rawJSON, now.nanoseconds])
@@ -133,6 +140,31 @@ struct InstallerRecorder {
         if becameUnusable {
             try EventLog.append(db, uuid: i.uuid, kind: .becameUnusable, at: now, source: source, reason: "api", details: nil)
         }
+    }
+}
+
+/// The recorder's hot statements (see `BulkStatement`).
+final class RecorderStatements {
+    let lookup, insertInstaller, insertProduct, insertComponent, insertRaw, insertEvent: BulkStatement
+
+    init(_ db: Database) throws {
+        lookup = try BulkStatement(db, sql: "SELECT id, content_hash FROM installers WHERE uuid = ?")
+        insertInstaller = try BulkStatement(db, sql: """
+            INSERT INTO installers (uuid, display_name, os_family_id, language, security_group_uuid,
+              group_display_name, cloud_feedback, pua_detection, diagnostics, download_url, create_time,
+              expire_time, api_usable, status, status_reason, status_changed_at, first_seen, last_seen, content_hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertProduct = try BulkStatement(db, sql: """
+            INSERT INTO activated_products (installer_uuid, position, pool_uuid, pool_display_name, product_id,
+              product_display_name, subscription_uuid, subscription_support_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertComponent = try BulkStatement(db, sql: """
+            INSERT INTO installed_components (installer_uuid, position, component_id, name, display_name)
+            VALUES (?, ?, ?, ?, ?)
+            """)
+        insertRaw = try BulkStatement(db, sql: "INSERT INTO raw_answers (installer_id, json, received_at) VALUES (?, ?, ?)")
+        insertEvent = try BulkStatement(db, sql: "INSERT INTO events (installer_uuid, kind, at, source, reason, details) VALUES (?, ?, ?, ?, ?, ?)")
     }
 }
 

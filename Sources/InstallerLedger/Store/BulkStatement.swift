@@ -1,0 +1,96 @@
+import GRDB
+import GRDBSQLite
+
+/// A prepared statement bound and stepped through SQLite's C API, for the bulk paths that
+/// run the same statement hundreds of thousands of times in one transaction (import, sync).
+///
+/// GRDB's `Statement.execute(arguments:)` builds an argument array of existentials and does
+/// per-execution bookkeeping (authorizer, observation) that costs more than the INSERT
+/// itself at that scale. Only use it inside a GRDB write transaction, on that transaction's
+/// `Database`, for statements that do not change the schema.
+final class BulkStatement {
+    private let handle: OpaquePointer
+    private let connection: OpaquePointer
+    private let sql: String
+
+    /// - Throws: `DatabaseError` when the SQL does not compile.
+    init(_ db: Database, sql: String) throws {
+        guard let connection = db.sqliteConnection else {
+            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the database connection is closed", sql: sql)
+        }
+        var handle: OpaquePointer?
+        let code = sqlite3_prepare_v3(connection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, nil)
+        guard code == SQLITE_OK, let handle else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: sql)
+        }
+        self.handle = handle
+        self.connection = connection
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    // MARK: - Binding (1-based parameter indexes)
+
+    func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
+    func bind(_ index: Int32, _ value: Int) { sqlite3_bind_int64(handle, index, Int64(value)) }
+    func bind(_ index: Int32, _ value: Bool) { sqlite3_bind_int64(handle, index, value ? 1 : 0) }
+
+    func bind(_ index: Int32, _ value: Int64?) {
+        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    func bind(_ index: Int32, _ value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            if let base = utf8.baseAddress, !utf8.isEmpty {
+                UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+                    _ = sqlite3_bind_text(handle, index, $0, Int32(utf8.count), bulkTransient)
+                }
+            } else {
+                // A nil pointer would bind NULL; an empty string is a value.
+                sqlite3_bind_text(handle, index, "", 0, bulkTransient)
+            }
+        }
+    }
+
+    func bind(_ index: Int32, _ value: String?) {
+        if let value { bind(index, value) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    // MARK: - Running
+
+    /// Runs a statement that returns no rows, then resets it for the next bindings.
+    /// - Throws: `DatabaseError` (e.g. a constraint violation).
+    func run() throws {
+        defer { sqlite3_reset(handle) }
+        let code = sqlite3_step(handle)
+        guard code == SQLITE_DONE || code == SQLITE_ROW else { throw error(code) }
+    }
+
+    /// Runs a query and hands its first row to `body`, or returns nil when there is none.
+    /// - Throws: `DatabaseError`.
+    func firstRow<T>(_ body: (BulkRow) -> T) throws -> T? {
+        defer { sqlite3_reset(handle) }
+        let code = sqlite3_step(handle)
+        if code == SQLITE_DONE { return nil }
+        guard code == SQLITE_ROW else { throw error(code) }
+        return body(BulkRow(handle: handle))
+    }
+
+    private func error(_ code: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: sqlite3_extended_errcode(connection)),
+                      message: String(cString: sqlite3_errmsg(connection)), sql: sql)
+    }
+}
+
+/// The current row of a `BulkStatement` (0-based column indexes).
+struct BulkRow {
+    fileprivate let handle: OpaquePointer
+
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+}
+
+/// SQLite copies bound text before the call returns (`SQLITE_TRANSIENT`).
+private let bulkTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
