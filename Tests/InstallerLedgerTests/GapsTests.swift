@@ -90,6 +90,28 @@ import Testing
         #expect(gaps.gaps.allSatisfy { $0.lastInstaller.uuid == brno.uuid })
         #expect(try ledger.coverageGaps(at: try Timestamp(rfc3339: "2026-12-15T00:00:00Z")).isEmpty)
     }
+
+    @Test func rotationClosesTheGaps() async throws {
+        let w = try await RotationWorld()
+        try await w.seedMixedAges()
+        let horizon = w.now().adding(.days(30))
+        let before = try w.ledger.coverageGaps(at: horizon)
+        let groups = before.gaps.filter { $0.kind == .group }
+        #expect(Set(groups.map(\.id)) == [RotationWorld.vienna.uuid, RotationWorld.brno.uuid, RotationWorld.finance.uuid])
+        #expect(before.groupsWatched == 4)
+        #expect(groups.allSatisfy { $0.coveredUntil > w.now() && $0.coveredUntil <= w.now().adding(.days(14)) })
+        #expect(before.gaps.contains { $0.kind == .product && $0.name == "ESET Inspect" })
+
+        // Rotating with a window as wide as the gaps horizon leaves nothing uncovered.
+        let summary = try await w.rotation().run(try w.plan(RotationSelection(within: .days(30))))
+        #expect(summary.created == 3)
+        let after = try w.ledger.coverageGaps(at: horizon)
+        #expect(after.isEmpty)
+        #expect(after.groupsWatched == 4 && after.productsWatched == before.productsWatched)
+        // Far enough ahead, the replacements expire too.
+        #expect(try w.ledger.coverageGaps(at: w.now().adding(.days(400))).gaps.count == after.groupsWatched + after.productsWatched)
+        await w.stop()
+    }
 }
 
 /// A fixture file's URL.
