@@ -77,7 +77,7 @@ final class RotationWorld: Sendable {
     func stop() async { await sandbox.stop() }
 }
 
-@Suite struct RotationTests {
+@Suite(.serialized) struct RotationTests {
     // MARK: - Planning (pure)
 
     @Test func plannerDecidesPerInstaller() throws {
@@ -133,6 +133,22 @@ final class RotationWorld: Sendable {
         #expect(!RotationSelection(group: "g-2").matches(i))
         #expect(!RotationSelection(operatingSystemFamilyId: 3).matches(i))
         #expect(!RotationSelection(nameContains: "macs").matches(i))
+    }
+
+    @Test func aSuccessionIsMadeOnceEachWay() throws {
+        let ledger = try Ledger.inMemory()
+        let (a, b, c) = ("aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002", "cccccccc-0000-4000-8000-000000000003")
+        _ = try ledger.record([a, b, c].map { Sample.received(Sample.installer(uuid: $0)) }, source: .import, at: Sample.now)
+        #expect(try ledger.linkSuccession(predecessor: a, successor: b, source: .rotate, at: Sample.now))
+        #expect(try !ledger.linkSuccession(predecessor: a, successor: c, source: .rotate, at: Sample.now))  // a has one
+        #expect(try !ledger.linkSuccession(predecessor: c, successor: b, source: .rotate, at: Sample.now))  // b replaces a
+        #expect(try !ledger.linkSuccession(predecessor: c, successor: c, source: .rotate, at: Sample.now))
+        #expect(try !ledger.linkSuccession(predecessor: c, successor: "unknown", source: .rotate, at: Sample.now))
+        #expect(try ledger.successor(of: a) == b && ledger.predecessor(of: b) == a && ledger.successor(of: c) == nil)
+        var filter = EventFilter()
+        filter.kinds = [.superseded]
+        #expect(try ledger.events(matching: filter).map(\.installerUuid) == [a])
+        #expect(try ledger.successions().map(\.successorUuid) == [b])
     }
 
     @Test func planTableMatchesFixture() throws {
