@@ -6,6 +6,7 @@ public enum CoverageGapColumns {
         "last_installer_status", "last_installer_expire_time",
     ]
 
+    /// One CSV row for a gap at the date asked about.
     public static func csvRow(_ g: CoverageGap, at: Timestamp) -> [String] {
         [g.kind.rawValue, g.id, g.name, at.rfc3339, g.coveredUntil.rfc3339, g.lastInstaller.uuid,
          g.lastInstaller.displayName, g.lastInstaller.status.rawValue, g.lastInstaller.expireTime?.rfc3339 ?? ""]

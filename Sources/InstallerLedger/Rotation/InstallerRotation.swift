@@ -57,10 +57,15 @@ public struct RotationSummary: Sendable, Equatable {
 
     /// Replacements created (or found created and linked) by this run.
     public var created: Int { results.filter { if case .created = $0.outcome { true } else if case .linked = $0.outcome { true } else { false } }.count }
+    /// Left alone: already replaced, awaiting sync, or not replaceable.
     public var skipped: Int { results.filter { if case .skipped = $0.outcome { true } else { false } }.count }
+    /// Certainly not created.
     public var failed: Int { results.filter { if case .failed = $0.outcome { true } else { false } }.count }
+    /// Possibly created: pending until `sync` resolves them.
     public var uncertain: Int { results.filter { if case .uncertain = $0.outcome { true } else { false } }.count }
+    /// Not tried because the run stopped.
     public var notAttempted: Int { results.filter { $0.outcome == .notAttempted }.count }
+    /// Predecessors revoked by `--delete-old`, and those that could not be.
     public var revoked: Int { results.filter { $0.revocation == .revoked }.count }
     public var revocationsFailed: Int { results.filter { if case .failed? = $0.revocation { true } else { false } }.count }
 
