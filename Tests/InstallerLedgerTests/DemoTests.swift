@@ -21,7 +21,9 @@ import Testing
         let started = Date()
         let r = try await runProductAsync("installer-ledger", ["demo"], environment: strayEnvironment)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(Date().timeIntervalSince(started) < 10)
+        // About 1.5 s on an idle machine; the bound only catches a demo that hangs or waits
+        // for real (a shared 2-core machine under load can be 10 times slower).
+        #expect(Date().timeIntervalSince(started) < 60)
         let url = try #require(r.stdout.range(of: #"http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression).map { String(r.stdout[$0]) })
         // Each step shows the command a user would type, in order, then its output.
         let commands = r.stdout.split(separator: "\n").filter { $0.hasPrefix("$ ") }.map(String.init)
