@@ -100,6 +100,9 @@ struct DemoWalkthrough {
         DemoStep("What expires within 30 days", ["list", "--expiring-within", "30d"]),
         DemoStep("One installer in full (the download URL is a secret)", ["show", "{installer}"]),
         DemoStep("Its history", ["history", "{installer}"]),
+        // More steps go here, one line each, e.g.:
+        // DemoStep("The expiry report for cron", ["report"], expectedStatus: [0, 1, 2]),
+        // DemoStep("CSV for auditors", ["export", "--output", "{dir}/installers.csv"]),
     ]
 
     static let plan = """

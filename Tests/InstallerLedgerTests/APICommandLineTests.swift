@@ -15,6 +15,20 @@ func runProductAsync(_ name: String, _ arguments: [String], environment: [String
     }
 }
 
+/// The text with the secret part of the sandbox's download URLs replaced by `[redacted]`:
+/// test failures print the values they compare, and download URLs must not be printed.
+func redactingDownloadURLs(_ text: String) -> String {
+    text.replacingOccurrences(of: #"(https://download\.sandbox\.invalid/installers/[0-9a-f-]+/)[0-9a-f]+"#,
+                              with: "$1[redacted]", options: .regularExpression)
+}
+
+extension ProcessResult {
+    /// The result as a test may print it.
+    var redacted: ProcessResult {
+        ProcessResult(status: status, stdout: redactingDownloadURLs(stdout), stderr: redactingDownloadURLs(stderr))
+    }
+}
+
 /// Whether a text holds the sandbox password "sandbox" anywhere but in the two places the word
 /// legitimately appears: the sandbox's download host and its injected-failure messages.
 func leaksThePassword(_ text: String) -> Bool {
@@ -47,7 +61,7 @@ final class CommandLineSandbox: @unchecked Sendable {
         let args = api ? arguments + ["--api-url", url] : arguments
         let result = try await runProductAsync("installer-ledger", args, environment: environment.merging(extra) { $1 }, stdin: stdin)
         transcript.withLock { $0 += [args.joined(separator: " "), result.stdout, result.stderr] }
-        return result
+        return result.redacted
     }
 
     func plan(_ name: String, _ text: String) throws -> String {
@@ -64,15 +78,23 @@ final class CommandLineSandbox: @unchecked Sendable {
 
     /// No password, token or bearer header in any output, nor in the ledger's files.
     func expectNoSecrets(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        // Booleans first: a failing #expect prints the values it looked at, and these texts hold download URLs.
         let outputs = transcript.withLock { $0 }.joined(separator: "\n")
-        #expect(!leaksThePassword(outputs), "the password appears in an output", sourceLocation: sourceLocation)
-        #expect(!outputs.contains("Bearer") && !outputs.contains("access_token"), sourceLocation: sourceLocation)
+        let leaked = leaksThePassword(outputs)
+        let tokenShown = outputs.contains("Bearer") || outputs.contains("access_token")
+        #expect(!leaked, "the password appears in an output", sourceLocation: sourceLocation)
+        #expect(!tokenShown, "a token appears in an output", sourceLocation: sourceLocation)
+        var files = 0
         for suffix in ["", "-wal", "-shm"] {
             guard let data = FileManager.default.contents(atPath: db + suffix) else { continue }
+            files += 1
             let text = String(decoding: data, as: UTF8.self)
-            #expect(!leaksThePassword(text), "the password appears in ledger\(suffix)", sourceLocation: sourceLocation)
-            #expect(!text.contains("Bearer") && !text.contains("access_token"), sourceLocation: sourceLocation)
+            let leakedHere = leaksThePassword(text)
+            let tokenHere = text.contains("Bearer") || text.contains("access_token")
+            #expect(!leakedHere, "the password appears in ledger\(suffix)", sourceLocation: sourceLocation)
+            #expect(!tokenHere, "a token appears in ledger\(suffix)", sourceLocation: sourceLocation)
         }
+        #expect(files > 0, "no ledger file was searched", sourceLocation: sourceLocation)
     }
 
     func stop() async { await sandbox.stop() }
@@ -95,6 +117,14 @@ final class CommandLineSandbox: @unchecked Sendable {
 
         """
 
+    @Test func theSecretChecksCanFail() {
+        #expect(leaksThePassword("ESET_CONNECT_PASSWORD=sandbox"))
+        #expect(leaksThePassword("grant_type=password&password=Sandbox"))
+        #expect(!leaksThePassword("https://download.sandbox.invalid/installers/x/y (sandbox knob failNext)"))
+        #expect(redactingDownloadURLs("url https://download.sandbox.invalid/installers/ab-12/0f9e8d7c\n")
+                == "url https://download.sandbox.invalid/installers/ab-12/[redacted]\n")
+    }
+
     @Test func createSyncAndDelete() async throws {
         let s = try await CommandLineSandbox(installers: 3)
 
@@ -107,7 +137,7 @@ final class CommandLineSandbox: @unchecked Sendable {
         #expect(created.stdout.hasPrefix("created \(uuid)  \"Vienna PCs\"\n"))
         #expect(created.stdout.contains("  expires:      20"))
         #expect(created.stdout.contains("  group:        Vienna Office\n"))
-        #expect(created.stdout.contains("  download URL: https://download.sandbox.invalid/installers/\(uuid)/"))
+        #expect(created.stdout.contains("  download URL: https://download.sandbox.invalid/installers/\(uuid)/[redacted]\n"))
         let atESET = try #require(await s.sandbox.installer(uuid: uuid))
         #expect(atESET.installedComponents.map(\.id) == [13, 27])
         let ledger = try s.ledger()
@@ -168,7 +198,7 @@ final class CommandLineSandbox: @unchecked Sendable {
         let lines = first.stdout.split(separator: "\n")
         #expect(lines.last == "5 created, 0 skipped (already done), 0 failed, 0 uncertain")
         #expect(Set(lines.dropLast().map { String($0.prefix(8)) }) == ["line 2: ", "line 3: ", "line 4: ", "line 5: ", "line 6: "])
-        #expect(lines.dropLast().allSatisfy { $0.contains(": created ") && $0.contains(" download URL https://download.sandbox.invalid/") })
+        #expect(lines.dropLast().allSatisfy { $0.contains(": created ") && $0.contains(" download URL https://download.sandbox.invalid/installers/") && $0.hasSuffix("/[redacted]") })
         #expect(first.stderr.isEmpty)  // no progress bar: stderr is not a terminal
         let atESET = await s.sandbox.installers()
         #expect(atESET.count == 5 && atESET.filter { $0.displayName == "Kiosks" }.count == 2)
@@ -288,9 +318,10 @@ final class CommandLineSandbox: @unchecked Sendable {
         let plan = try s.plan("plan.csv", Self.plan)
         await s.sandbox.setKnobs(SandboxKnobs(latencyMilliseconds: 300))
         // Ctrl-C once the first line is reported: the line in flight finishes, no new one starts.
-        let interrupted = try await runInterrupted(["create", "--from", plan, "--concurrency", "1", "--api-url", s.url],
+        let raw = try await runInterrupted(["create", "--from", plan, "--concurrency", "1", "--api-url", s.url],
                                                    environment: s.environment, after: "line ")
-        s.transcript.withLock { $0 += [interrupted.stdout, interrupted.stderr] }
+        s.transcript.withLock { $0 += [raw.stdout, raw.stderr] }
+        let interrupted = raw.redacted
         #expect(interrupted.status == 130, "\(interrupted.stderr)")
         #expect(interrupted.stderr.contains("stopping: no new line is started"))
         let createdFirst = interrupted.stdout.components(separatedBy: ": created ").count - 1
