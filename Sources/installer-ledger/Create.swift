@@ -29,7 +29,8 @@ extension InstallerLedgerCommand {
                 line order do not matter, so you may reorder the plan or append lines. Lines already created \
                 are skipped; lines whose outcome is uncertain (pending) are not sent again until \
                 'installer-ledger sync' resolves them; lines that failed are tried again. To create one more \
-                installer identical to an existing line, add another identical line. Ctrl-C stops starting \
+                installer identical to an existing line, add another identical line (the same line in another \
+                plan file counts as the same plan line). Ctrl-C stops starting \
                 new lines and waits for those in flight (a second Ctrl-C quits at once).
 
                 Exit codes of --from: 0 every line done; 75 some outcome uncertain (run sync, then the same \
