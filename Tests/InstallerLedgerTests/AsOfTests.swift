@@ -210,3 +210,71 @@ struct ScriptedHistory {
         #expect(later.map(\.installer.downloadUrl) == [i.downloadUrl])
     }
 }
+
+/// `list --as-of` and `list --status pending` through the built binary.
+@Suite struct ListAsOfCommandLineTests {
+    let folder = TemporaryFolder()
+    var db: String { folder.file("ledger.sqlite") }
+
+    func run(_ args: [String]) throws -> ProcessResult {
+        try runProduct("installer-ledger", args, environment: ["INSTALLER_LEDGER_DB": db])
+    }
+
+    @Test func listAsOfAnswersFromTheHistoryInEveryFormat() throws {
+        _ = try ScriptedHistory(Ledger.open(path: db))
+        let table = try run(["list", "--as-of", "2026-02-15", "--now", "2026-11-29T12:00:00Z"])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout == """
+            ID       NAME                     OS      GROUP                STATUS    EXPIRES    LEFT
+            aaaaaaaa Zulu kiosk               windows Branch Vienna        usable    2026-07-05 139d
+            bbbbbbbb Mike laptops             macos   Warehouse Linz       usable    2026-08-01 166d
+            2 installers
+
+            """)
+        let usableInVienna = try run(["list", "--as-of", "2026-03-31", "--status", "usable", "--group", "Branch Vienna"])
+        #expect(usableInVienna.stdout == "ID       NAME                     OS      GROUP                STATUS    EXPIRES    LEFT\n(no installers match)\n")
+        let json = try run(["list", "--as-of", "2026-04-15", "--format", "json"])
+        let objects = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        #expect(objects?.map { $0["displayName"] as? String } == ["Alpha kiosk", "Mike laptops"])
+        #expect(objects?.map { $0["status"] as? String } == ["unusable", "usable"])
+        #expect(objects?.first?["statusReason"] as? String == "api")
+        let csv = try run(["list", "--as-of", "2026-08-02", "--status", "unusable", "--format", "csv"])
+        let rows = csv.stdout.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }
+        #expect(rows.map { $0.split(separator: ",")[1] } == ["Mike laptops", "Oscar tablets"])
+        let ndjson = try run(["list", "--as-of", "2026-06-15", "--status", "deleted", "--format", "ndjson"])
+        #expect(ndjson.stdout.split(separator: "\n").count == 1 && ndjson.stdout.contains("\"statusReason\":\"delete\""))
+        let bad = try run(["list", "--as-of", "yesterday"])
+        #expect(bad.status == 64 && bad.stderr.contains("'yesterday' is not a date"))
+    }
+
+    @Test func pendingCreationsInEveryFormat() throws {
+        let ledger = try Ledger.open(path: db)
+        _ = try ledger.addPending(CreateInstallerRequest(displayName: "Graz, \"new\" PCs", operatingSystemFamilyId: 1,
+                                                         securityGroupUuid: ScriptedHistory.graz.0),
+                                  planKey: "rollout.csv:3", at: ScriptedHistory.t("2026-11-29T10:00:00Z"))
+        _ = try ledger.addPending(CreateInstallerRequest(displayName: "Macs", operatingSystemFamilyId: 3),
+                                  at: ScriptedHistory.t("2026-11-29T11:00:00Z"))
+        let table = try run(["list", "--status", "pending"])
+        #expect(table.status == 0, "\(table.stderr)")
+        let lines = table.stdout.split(separator: "\n")
+        #expect(lines.first == "ID       NAME                     OS      GROUP     REQUESTED            PLAN")
+        #expect(lines.count == 4 && lines.last == "2 pending creations")
+        #expect(lines[1].hasSuffix(" Graz, \"new\" PCs          windows 5e0c3c43  2026-11-29T10:00:00Z rollout.csv:3"))
+        #expect(lines[2].hasSuffix("Macs                     macos   -         2026-11-29T11:00:00Z -"))
+        let csv = try run(["list", "--status", "pending", "--format", "csv", "--os", "windows"])
+        #expect(csv.stdout.hasPrefix("local_id,display_name,os,os_family_id,security_group_uuid,requested_at,plan_key,state\r\n"))
+        #expect(csv.stdout.contains(",\"Graz, \"\"new\"\" PCs\",windows,1,\(ScriptedHistory.graz.0),2026-11-29T10:00:00Z,rollout.csv:3,pending\r\n"))
+        #expect(csv.stdout.components(separatedBy: "\r\n").count == 3)
+        let json = try run(["list", "--status", "pending", "--format", "json", "--name", "macs"])
+        let objects = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        #expect(objects?.count == 1 && objects?.first?["os"] as? String == "macos")
+        #expect(objects?.first?["requestedAt"] as? String == "2026-11-29T11:00:00Z")
+        #expect(objects?.first?["localId"] as? String != nil)
+        let ndjson = try run(["list", "--status", "pending", "--format", "ndjson", "--limit", "1"])
+        #expect(ndjson.stdout.split(separator: "\n").count == 1)
+        let before = try run(["list", "--status", "pending", "--as-of", "2026-11-29T10:30:00Z", "--format", "csv"])
+        #expect(before.stdout.components(separatedBy: "\r\n").count == 3)
+        let refused = try run(["list", "--status", "pending", "--product", "3"])
+        #expect(refused.status == 64 && refused.stderr.contains("--product does not apply to pending creations"))
+    }
+}

@@ -335,3 +335,114 @@ let hostileNames = [
         }
     }
 }
+
+/// End-to-end runs of the built binary: `export` to a file and to stdout, its manifest,
+/// its errors and interruptions.
+@Suite struct ExportCommandLineTests {
+    let folder = TemporaryFolder()
+    var db: String { folder.file("ledger.sqlite") }
+    var out: String { folder.file("audit/installers.csv") }
+
+    init() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("audit"), withIntermediateDirectories: false)
+    }
+
+    func run(_ args: [String]) throws -> ProcessResult {
+        try runProduct("installer-ledger", args, environment: ["INSTALLER_LEDGER_DB": db])
+    }
+
+    /// A ledger file with `count` installers (hostile names among them).
+    func makeLedger(count: Int) throws {
+        let ledger = try Ledger.open(path: db)
+        _ = try ledger.record(source: .import, at: Sample.now) { record in
+            for n in 0..<count {
+                let hex = String(n, radix: 16)
+                let uuid = "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - hex.count) + hex
+                try record(Sample.received(Sample.installer(uuid: uuid, name: hostileNames[n % hostileNames.count])))
+            }
+        }
+    }
+
+    /// Files in the output folder.
+    func outputFolder() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder.file("audit")).sorted()
+    }
+
+    @Test func exportToAFileWithItsManifestAndToStandardOutput() throws {
+        try makeLedger(count: 40)
+        let r = try run(["export", "--output", out, "--now", "2026-11-30T00:00:00Z"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("40 rows written to \(out) (sha256 "))
+        #expect(r.stderr.isEmpty)
+        #expect(try outputFolder() == ["installers.csv", "installers.csv.sha256"])
+        let check = try shell("sha256sum -c installers.csv.sha256", in: folder.file("audit"))
+        #expect(check.status == 0 && check.stdout == "installers.csv: OK\n", "\(check.stderr)")
+        let manifest = try String(contentsOfFile: out + ".sha256", encoding: .utf8)
+        #expect(manifest.contains("# rows: 40\n") && manifest.contains("# generated: 2026-11-30T00:00:00Z\n"))
+        #expect(try parseWithPythonCSV(out).count == 41)
+
+        let stdout = try run(["export"])
+        #expect(stdout.status == 0)
+        #expect(Data(stdout.stdout.utf8) == (try Data(contentsOf: URL(fileURLWithPath: out))))
+        #expect(!stdout.stdout.contains("download.example.invalid"))
+        let urls = try run(["export", "--include-download-urls", "--raw", "--excel", "--table", "installers"])
+        #expect(urls.stdout.hasPrefix("\u{FEFF}uuid,"))
+        #expect(urls.stdout.contains("download.example.invalid") && urls.stdout.contains(",\"=HYPERLINK(") && urls.stdout.contains(",@SUM("))
+        let products = try run(["export", "--table", "products", "--since", "2026-09-01", "--until", "2026-09-02",
+                                "--output", folder.file("audit/products.csv")])
+        #expect(products.status == 0 && products.stdout.hasPrefix("40 rows written to "))
+        #expect(try parseWithPythonCSV(folder.file("audit/products.csv")).first?.first == "installer_uuid")
+        let none = try run(["export", "--table", "products", "--since", "2026-09-02"])
+        #expect(none.stdout == ExportColumns.products.joined(separator: ",") + "\r\n")
+    }
+
+    @Test func badOptionsAreUsageErrorsAndAMissingFolderAnIOError() throws {
+        try makeLedger(count: 2)
+        let table = try run(["export", "--table", "licences"])
+        #expect(table.status == 64 && table.stderr.contains("'licences' is not a table: use installers, products, events"))
+        let date = try run(["export", "--as-of", "31.03.2026"])
+        #expect(date.status == 64 && date.stderr.contains("use 2026-03-31 (the end of that day, UTC)"))
+        let order = try run(["export", "--since", "2026-05-01", "--until", "2026-04-01"])
+        #expect(order.status == 64)
+        let missing = try run(["export", "--output", folder.file("nowhere/installers.csv")])
+        #expect(missing.status == 74)
+        #expect(missing.stderr.hasPrefix("installer-ledger: error: cannot create a file next to "))
+        #expect(missing.stderr.split(separator: "\n").count == 1)
+        let onFolder = try run(["export", "--output", folder.file("audit")])
+        #expect(onFolder.status == 74 && onFolder.stderr.contains("is a folder"))
+    }
+
+    @Test func aWriteFailureMidwayLeavesNoPartialFile() throws {
+        // A file-size limit (bash counts 1024-byte blocks) makes the write fail half-way.
+        try makeLedger(count: 1500)
+        try "the previous export\r\n".write(toFile: out, atomically: true, encoding: .utf8)
+        let binary = productsDirectory.appendingPathComponent("installer-ledger").path
+        let r = try shell("ulimit -f 256 && exec '\(binary)' export --db '\(db)' --output '\(out)'", in: folder.path)
+        #expect(r.status == 74, "\(r.stderr)")
+        #expect(r.stderr.contains("cannot write \(out): File too large"))
+        #expect(try outputFolder() == ["installers.csv"])
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "the previous export\r\n")
+    }
+
+    @Test func anInterruptedExportLeavesNoPartialFile() throws {
+        // Big enough that rebuilding every past state takes far longer than noticing the file.
+        try makeLedger(count: 4000)
+        let process = Process()
+        process.executableURL = productsDirectory.appendingPathComponent("installer-ledger")
+        process.arguments = ["export", "--db", db, "--output", out, "--table", "products", "--as-of", "2030-01-01"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait (polling every millisecond) until the temporary file exists, then interrupt.
+        var seen = false
+        for _ in 0..<20_000 where process.isRunning {
+            if try outputFolder().contains(where: { $0.hasPrefix(".installers.csv.partial-") }) { seen = true; break }
+            usleep(1000)
+        }
+        #expect(seen, "the export never created its temporary file")
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGTERM,
+                "the export finished before it could be interrupted")
+        #expect(try outputFolder() == [])
+    }
+}
