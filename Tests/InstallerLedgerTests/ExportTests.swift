@@ -446,3 +446,37 @@ let hostileNames = [
         #expect(try outputFolder() == [])
     }
 }
+
+/// The current state goes straight from SQL to CSV; past states through `LedgerInstaller`
+/// values. Both must write the same bytes for the same state.
+@Suite struct ExportPathsAgreeTests {
+    @Test(arguments: [ExportTable.installers, .products], [false, true])
+    func theSQLPathAndTheRebuiltPathWriteTheSameBytes(table: ExportTable, urls: Bool) throws {
+        let ledger = try Ledger.inMemory()
+        var installers = [Installer]()
+        for (n, name) in hostileNames.enumerated() {
+            let created = Timestamp(nanoseconds: try Timestamp(rfc3339: "2026-09-01T08:00:00.123Z").nanoseconds + Int64(n) * 3_600_000_000_123)
+            var i = Sample.installer(name: name, os: Int64(n % 4), created: created.rfc3339,
+                                     products: [[], [Sample.entry], [Sample.entry, Sample.complete, Sample.entry]][n % 3],
+                                     components: n % 2 == 0 ? [] : [Sample.agent])
+            i.preferredLanguageCode = n == 5 ? "-de" : "de-at"
+            i.enablePuaDetection = n % 2 == 0
+            i.usable = n != 3
+            if n == 7 { (i.createTime, i.expireTime) = (nil, nil) }
+            installers.append(i)
+        }
+        // Later than every creation, with no expiry in between: the rebuilt state is the current one.
+        let recordedAt = try Timestamp(rfc3339: "2026-09-02T00:00:00Z")
+        _ = try ledger.record(installers.map(Sample.received), source: .import, at: recordedAt)
+        try ledger.markDeleted(uuid: installers[4].uuid, source: .delete, at: recordedAt.adding(.seconds(60)))
+        var options = ExportOptions()
+        options.table = table
+        options.includeDownloadUrls = urls
+        var current = [UInt8](), past = [UInt8]()
+        _ = try ledger.exportCSV(options) { current += $0 }
+        options.asOf = recordedAt.adding(.seconds(3600))
+        _ = try ledger.exportCSV(options) { past += $0 }
+        #expect(String(decoding: current, as: UTF8.self) == String(decoding: past, as: UTF8.self))
+        #expect(current.count > 1000)
+    }
+}

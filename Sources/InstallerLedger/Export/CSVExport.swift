@@ -24,8 +24,7 @@ extension Ledger {
             if let instant = options.asOf {
                 try forEachInstaller(asOf: instant, matching: filter, withChildren: true, render)
             } else {
-                // Only creation-time filters: the clock plays no part.
-                try forEachInstaller(matching: filter, at: Timestamp(nanoseconds: 0), withChildren: true, render)
+                try dbWriter.read { db in try CurrentStateExport.write(db, options, to: &out) }
             }
         case .events:
             var filter = EventFilter()
