@@ -287,6 +287,23 @@ let hostileNames = [
         #expect(throws: ExportError.self) { try AtomicOutputFile(path: folder.file("missing/out.csv")) }
     }
 
+    @Test func theStreamingHashAgreesWithSha256sumWhateverTheChunks() throws {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<100_003).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let path = folder.file("random.bin")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        var hash = SHA256()
+        var offset = 0
+        for size in [0, 1, 63, 64, 65, 127, 1000, 4096] + Array(repeating: 7777, count: 20) where offset < bytes.count {
+            let end = min(offset + size, bytes.count)
+            hash.update(bytes[offset..<end])
+            offset = end
+        }
+        hash.update(bytes[offset...])
+        let reference = try shell("sha256sum random.bin", in: folder.path).stdout.prefix(64)
+        #expect(hash.finalizeHex() == String(reference))
+    }
+
     @Test func manifestEscapesNamesAsSha256sumExpects() throws {
         let summary = ExportSummary(rows: 2, bytes: 10, sha256: String(repeating: "0", count: 64))
         let odd = ExportManifest(fileName: "a\\b\nc.csv", summary: summary, options: ExportOptions(), generatedAt: now)
