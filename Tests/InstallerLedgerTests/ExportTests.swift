@@ -480,6 +480,10 @@ let hostileNames = [
             i.enablePuaDetection = n % 2 == 0
             i.usable = n != 3
             if n == 7 { (i.createTime, i.expireTime) = (nil, nil) }
+            if n == 8 {
+                i.activatedProducts = [Sample.complete, ActivatedProduct(productId: -5, productDisplayName: "-odd")]
+                i.installedComponents = [InstalledComponent(id: 7), InstalledComponent(id: -1)]
+            }
             installers.append(i)
         }
         // Later than every creation, with no expiry in between: the rebuilt state is the current one.

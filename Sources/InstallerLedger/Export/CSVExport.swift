@@ -15,27 +15,33 @@ extension Ledger {
     private func export(_ options: ExportOptions, chunkSize: Int, _ sink: @escaping ([UInt8]) throws -> Void) throws -> ExportSummary {
         var out = ExportStream(options: options, chunkSize: chunkSize, sink: sink)
         try out.begin()
-        switch options.table {
-        case .installers, .products:
-            var filter = InstallerFilter()
-            filter.createdAfter = options.since
-            filter.createdBefore = options.until
-            let render: ([LedgerInstaller]) throws -> Void = { batch in try out.installers(batch) }
-            if let instant = options.asOf {
-                try forEachInstaller(asOf: instant, matching: filter, withChildren: true, render)
-            } else {
-                try dbWriter.read { db in try CurrentStateExport.write(db, options, to: &out) }
+        try dbWriter.read { db in
+            // Exports read each page once: a small page cache keeps memory low (the ledger's
+            // connections otherwise keep 64 MiB for bulk imports).
+            let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
+            try db.execute(sql: "PRAGMA cache_size = -8192")
+            defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
+            switch options.table {
+            case .installers, .products:
+                guard let instant = options.asOf else { return try CurrentStateExport.write(db, options, to: &out) }
+                var filter = InstallerFilter()
+                filter.createdAfter = options.since
+                filter.createdBefore = options.until
+                try Self.forEachInstaller(db, asOf: instant, matching: filter, withChildren: true, batchSize: 500,
+                                          byUuid: true) { batch in try out.installers(batch) }
+            case .events:
+                var filter = EventFilter()
+                filter.since = options.since
+                filter.until = options.until
+                if let instant = options.asOf {
+                    // Events at the instant count, as in the rebuilt states.
+                    let end = instant.adding(.init(nanoseconds: 1))
+                    filter.until = min(filter.until ?? end, end)
+                }
+                let (sql, args) = LedgerQueries.selectEvents(filter)
+                let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
+                while let row = try cursor.next() { try out.event(LedgerQueries.decodeEvent(row)) }
             }
-        case .events:
-            var filter = EventFilter()
-            filter.since = options.since
-            filter.until = options.until
-            if let instant = options.asOf {
-                // Events at the instant count, as in the rebuilt states.
-                let end = instant.adding(.init(nanoseconds: 1))
-                filter.until = min(filter.until ?? end, end)
-            }
-            try forEachEvent(matching: filter) { event in try out.event(event) }
         }
         return try out.finish()
     }

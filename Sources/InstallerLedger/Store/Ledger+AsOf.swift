@@ -213,33 +213,42 @@ extension Ledger {
         _ body: ([LedgerInstaller]) throws -> Void
     ) throws {
         try dbWriter.read { db in
-            db.add(function: LedgerQueries.containsFolded)
-            db.add(function: Self.rfc3339Nanoseconds)
-            let (sql, args) = try Self.selectCandidates(db, filter, asOf: instant)
-            let needsChildren = withChildren || filter.product != nil || filter.subscriptionUuid != nil
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
-            var remaining = filter.limit ?? .max
-            var candidates = [LedgerInstaller]()
-            candidates.reserveCapacity(batchSize)
-            func flush() throws {
-                if needsChildren { try LedgerQueries.attachChildren(db, to: &candidates) }
-                let history = try Self.events(db, of: candidates.map(\.installer.uuid))
-                var out = [LedgerInstaller]()
-                for current in candidates where remaining > 0 {
-                    guard let past = PointInTime.state(of: current, events: history[current.installer.uuid] ?? [], at: instant),
-                          filter.matches(past, at: instant) else { continue }
-                    out.append(past)
-                    remaining -= 1
-                }
-                candidates.removeAll(keepingCapacity: true)
-                if !out.isEmpty { try body(out) }
-            }
-            while remaining > 0, let row = try cursor.next() {
-                candidates.append(LedgerQueries.decode(row))
-                if candidates.count == batchSize { try flush() }
-            }
-            if !candidates.isEmpty, remaining > 0 { try flush() }
+            try Self.forEachInstaller(db, asOf: instant, matching: filter, withChildren: withChildren,
+                                      batchSize: batchSize, body)
         }
+    }
+
+    /// `forEachInstaller(asOf:)` inside a read; `byUuid` orders by uuid alone (exports).
+    static func forEachInstaller(
+        _ db: Database, asOf instant: Timestamp, matching filter: InstallerFilter, withChildren: Bool,
+        batchSize: Int, byUuid: Bool = false, _ body: ([LedgerInstaller]) throws -> Void
+    ) throws {
+        db.add(function: LedgerQueries.containsFolded)
+        db.add(function: rfc3339Nanoseconds)
+        let (sql, args) = try selectCandidates(db, filter, asOf: instant, byUuid: byUuid)
+        let needsChildren = withChildren || filter.product != nil || filter.subscriptionUuid != nil
+        let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
+        var remaining = filter.limit ?? .max
+        var candidates = [LedgerInstaller]()
+        candidates.reserveCapacity(batchSize)
+        func flush() throws {
+            if needsChildren { try LedgerQueries.attachChildren(db, to: &candidates) }
+            let history = try events(db, of: candidates.map(\.installer.uuid))
+            var out = [LedgerInstaller]()
+            for current in candidates where remaining > 0 {
+                guard let past = PointInTime.state(of: current, events: history[current.installer.uuid] ?? [], at: instant),
+                      filter.matches(past, at: instant) else { continue }
+                out.append(past)
+                remaining -= 1
+            }
+            candidates.removeAll(keepingCapacity: true)
+            if !out.isEmpty { try body(out) }
+        }
+        while remaining > 0, let row = try cursor.next() {
+            candidates.append(LedgerQueries.decode(row))
+            if candidates.count == batchSize { try flush() }
+        }
+        if !candidates.isEmpty, remaining > 0 { try flush() }
     }
 
     /// The installers matching a filter at an instant, all at once (small results, tests).
@@ -277,7 +286,8 @@ extension Ledger {
     /// key as it was then. Fields can only differ from the current row where a `changed`
     /// event is later than the instant, so: (existed by the current row AND matches the
     /// current fields) OR changed since. The exact test runs on the rebuilt states.
-    static func selectCandidates(_ db: Database, _ filter: InstallerFilter, asOf instant: Timestamp) throws -> (String, StatementArguments) {
+    static func selectCandidates(_ db: Database, _ filter: InstallerFilter, asOf instant: Timestamp,
+                                 byUuid: Bool = false) throws -> (String, StatementArguments) {
         let a = instant.nanoseconds
         var args = StatementArguments()
         var current = ["COALESCE(create_time, first_seen) <= ?"]
@@ -309,7 +319,7 @@ extension Ledger {
         var order = column + collation
         var join = ""
         var joinArgs = StatementArguments()
-        let touched = try Bool.fetchOne(db, sql: """
+        let touched = byUuid ? false : try Bool.fetchOne(db, sql: """
             SELECT 1 FROM events WHERE kind = 'changed' AND at > ? AND json_type(details, '$.\(jsonKey)') IS NOT NULL LIMIT 1
             """, arguments: [a]) ?? false
         if touched {
@@ -327,7 +337,7 @@ extension Ledger {
         let sql = """
             SELECT \(columns.joined(separator: ", ")) FROM installers\(join)
             WHERE (\(current.joined(separator: " AND "))) OR \(changedSince)
-            ORDER BY \(order), installers.uuid
+            ORDER BY \(byUuid ? "" : order + ", ")installers.uuid
             """
         return (sql, joinArgs + args)
     }
