@@ -14,7 +14,8 @@ extension InstallerLedgerCommand {
                 --include-download-urls.
 
                 Tables: installers (one row per installer), products (one row per installer and \
-                activated product, with the installer's key columns), events (the history).
+                activated product, with the installer's key columns), events (the history). Rows come \
+                in uuid order (events in the order written).
 
                 --since/--until select by ESET creation time (installers, products) or event time \
                 (events); --since is inclusive, --until exclusive. --as-of DATE writes each installer \
@@ -29,9 +30,9 @@ extension InstallerLedgerCommand {
 
                 Examples:
                   installer-ledger export --output installers.csv
-                  installer-ledger export --table products --as-of 2026-03-31 --output products-q1.csv
-                  installer-ledger export --table events --since 2026-01-01 --until 2026-04-01 > events.csv
-                  installer-ledger export --excel --output installers-for-excel.csv
+                  installer-ledger export --table products --as-of 2026-03-31 --output q1.csv
+                  installer-ledger export --table events --since 2026-01-01 > events.csv
+                  installer-ledger export --excel --output for-excel.csv
                 """)
 
         @OptionGroup var global: GlobalOptions

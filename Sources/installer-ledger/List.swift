@@ -96,7 +96,8 @@ extension InstallerLedgerCommand {
                 --as-of DATE answers from the history: an installer is listed if ESET created it by \
                 then; its fields are today's with every later change undone; its status comes from the \
                 status events up to then (recorded, became_unusable, deleted), and a usable installer \
-                whose expiry had passed counts as unusable (expired). Filters, --expiring-within and \
+                whose expiry had passed counts as unusable (expired); before the ledger first recorded \
+                an installer it counts as usable. Filters, --expiring-within and \
                 --expired apply to that state, with DATE as "now". With --status pending: the creations \
                 still unresolved at that time.
 
@@ -106,7 +107,7 @@ extension InstallerLedgerCommand {
                   installer-ledger list --status usable --group "Branch Vienna" --os windows
                   installer-ledger list --product "ESET PROTECT Entry" --format csv > installers.csv
                   installer-ledger list --name vienna --format json
-                  installer-ledger list --as-of 2026-03-31 --status usable --group "Branch Vienna"
+                  installer-ledger list --as-of 2026-03-31 --status usable --group Vienna
                   installer-ledger list --status pending
                 """)
 

@@ -33,21 +33,21 @@ struct ScriptedHistory {
         self.ledger = ledger
         var a = Sample.installer(uuid: Self.a, name: "Zulu kiosk", group: Self.vienna, created: "2026-01-05T08:00:00Z",
                                  products: [Sample.entry])
-        try ledger.record([Sample.received(a)], source: .import, at: Self.t("2026-01-10T12:00:00Z"))
+        _ = try ledger.record([Sample.received(a)], source: .import, at: Self.t("2026-01-10T12:00:00Z"))
         var b = Sample.installer(uuid: Self.b, name: "Mike laptops", os: 3, group: Self.linz, created: "2026-02-01T08:00:00Z")
         b.expireTime = Self.t("2026-08-01T08:00:00Z")
-        try ledger.record([Sample.received(b)], source: .import, at: Self.t("2026-02-02T12:00:00Z"))
+        _ = try ledger.record([Sample.received(b)], source: .import, at: Self.t("2026-02-02T12:00:00Z"))
 
         a.displayName = "Alpha kiosk"
         a.deviceEnrollment = DeviceEnrollment(securityGroupUuid: Self.graz.0, groupDisplayName: Self.graz.1)
         a.activatedProducts = [Sample.complete]
         a.expireTime = Self.t("2026-09-30T00:00:00Z")
-        try ledger.record([Sample.received(a)], source: .import, at: Self.t("2026-03-01T12:00:00Z"))
+        _ = try ledger.record([Sample.received(a)], source: .import, at: Self.t("2026-03-01T12:00:00Z"))
 
         a.usable = false
-        try ledger.record([Sample.received(a)], source: .import, at: Self.t("2026-04-01T12:00:00Z"))
+        _ = try ledger.record([Sample.received(a)], source: .import, at: Self.t("2026-04-01T12:00:00Z"))
         a.usable = true
-        try ledger.record([Sample.received(a)], source: .import, at: Self.t("2026-05-01T12:00:00Z"))
+        _ = try ledger.record([Sample.received(a)], source: .import, at: Self.t("2026-05-01T12:00:00Z"))
         try ledger.markDeleted(uuid: Self.a, source: .delete, at: Self.t("2026-06-01T12:00:00Z"))
 
         let pending = try ledger.addPending(CreateInstallerRequest(displayName: "Oscar tablets", operatingSystemFamilyId: 3,
@@ -201,9 +201,9 @@ struct ScriptedHistory {
     @Test func aDownloadURLChangedLaterIsKnownOnlyAsRedacted() throws {
         let ledger = try Ledger.inMemory()
         var i = Sample.installer(uuid: ScriptedHistory.a, created: "2026-01-05T08:00:00Z")
-        try ledger.record([Sample.received(i)], source: .import, at: ScriptedHistory.t("2026-01-10T00:00:00Z"))
+        _ = try ledger.record([Sample.received(i)], source: .import, at: ScriptedHistory.t("2026-01-10T00:00:00Z"))
         i.downloadUrl = "https://download.example.invalid/installers/new-secret"
-        try ledger.record([Sample.received(i)], source: .import, at: ScriptedHistory.t("2026-02-10T00:00:00Z"))
+        _ = try ledger.record([Sample.received(i)], source: .import, at: ScriptedHistory.t("2026-02-10T00:00:00Z"))
         let past = try ledger.installers(asOf: Timestamp(asOf: "2026-01-20"), matching: InstallerFilter())
         #expect(past.map(\.installer.downloadUrl) == [Redaction.placeholder])
         let later = try ledger.installers(asOf: Timestamp(asOf: "2026-02-20"), matching: InstallerFilter())

@@ -9,7 +9,7 @@ import GRDB
 /// Products and components are keyed by installer uuid, so looking them up per installer is
 /// one random b-tree descent each (measured ~12 µs here at a million installers: most of an
 /// export's time). Instead the three tables are read in uuid order and merged: installers
-/// through their uuid index, products and components by scanning their primary keys.
+/// sorted by SQLite, products and components by scanning their primary keys.
 enum CurrentStateExport {
     /// How a selected installer column becomes a cell.
     enum Cell {
@@ -51,7 +51,9 @@ enum CurrentStateExport {
         if let since = options.since { conditions.append("create_time >= ?"); args += [since.nanoseconds] }
         if let until = options.until { conditions.append("create_time < ?"); args += [until.nanoseconds] }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        sql += " ORDER BY uuid"
+        // Sorting the rows is cheaper than visiting them through the uuid index: that reads
+        // a random table page per installer (measured 7.0 s against 5.6 s of CPU at 1M).
+        sql = sql.replacingOccurrences(of: " FROM installers", with: " FROM installers NOT INDEXED") + " ORDER BY uuid"
         let installers = try Row.fetchCursor(db, sql: sql, arguments: args)
         var products = try MergedChildren(db, sql: """
             SELECT installer_uuid, position, product_id, product_display_name, pool_uuid, pool_display_name,
