@@ -50,7 +50,18 @@ struct InstallerFilterOptions: ParsableArguments {
             _ = try ValueParsing.choice(status, InstallerStatus.self, what: "status (or all, pending)")
         }
         if let sort { _ = try ValueParsing.choice(sort, InstallerSort.self, what: "sort order") }
+        if isPending {
+            let unsupported = [("--expiring-within", expiringWithin != nil), ("--expired", expired), ("--product", product != nil),
+                               ("--subscription", subscription != nil), ("--created-after", createdAfter != nil),
+                               ("--created-before", createdBefore != nil), ("--sort", sort != nil)]
+            if let (option, _) = unsupported.first(where: \.1) {
+                throw ValidationError("\(option) does not apply to pending creations (they have no products or expiry yet); use --name, --os, --group or --limit with --status pending")
+            }
+        }
     }
+
+    /// `--status pending`: creations whose outcome is not known yet, rather than installers.
+    var isPending: Bool { status.lowercased() == "pending" }
 
     /// The library filter these options describe.
     var filter: InstallerFilter {
@@ -79,17 +90,35 @@ extension InstallerLedgerCommand {
             discussion: """
                 Filters combine (AND). Download URLs are never shown here ('show' shows them).
 
+                --status pending lists creations sent to ESET whose outcome is not known yet (local id, \
+                name, OS, group, requested at, plan key); 'sync' resolves them.
+
+                --as-of DATE answers from the history: an installer is listed if ESET created it by \
+                then; its fields are today's with every later change undone; its status comes from the \
+                status events up to then (recorded, became_unusable, deleted), and a usable installer \
+                whose expiry had passed counts as unusable (expired); before the ledger first recorded \
+                an installer it counts as usable. Filters, --expiring-within and \
+                --expired apply to that state, with DATE as "now". With --status pending: the creations \
+                still unresolved at that time.
+
                 Examples:
                   installer-ledger list
                   installer-ledger list --expiring-within 30d
                   installer-ledger list --status usable --group "Branch Vienna" --os windows
                   installer-ledger list --product "ESET PROTECT Entry" --format csv > installers.csv
                   installer-ledger list --name vienna --format json
+                  installer-ledger list --as-of 2026-03-31 --status usable --group Vienna
+                  installer-ledger list --status pending
                 """)
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var selection: InstallerFilterOptions
         @OptionGroup var clock: ClockOptions
+
+        @Option(name: .customLong("as-of"), help: ArgumentHelp(
+            "The state on this date, rebuilt from the history (a date means the end of that UTC day; a timestamp that instant).",
+            valueName: "date"), transform: ValueParsing.asOf)
+        var asOf: Timestamp?
 
         @Option(help: ArgumentHelp("table, json, ndjson or csv.", valueName: "format"))
         var format: String = "table"
@@ -101,14 +130,35 @@ extension InstallerLedgerCommand {
         func run() async throws {
             try await withExitCodes {
                 let ledger = try global.openLedger()
-                let now = clock.current
-                var renderer = InstallerListRenderer(format: OutputFormat(rawValue: format.lowercased())!, now: now)
+                let format = OutputFormat(rawValue: format.lowercased())!
+                if selection.isPending {
+                    var renderer = PendingCreationListRenderer(format: format)
+                    let pending = try ledger.pendingCreations(matching: selection.filter, asOf: asOf)
+                    try StandardOutput.stream(&renderer) { emit in if !pending.isEmpty { try emit(pending) } }
+                    return
+                }
+                let now = asOf ?? clock.current
+                var renderer = InstallerListRenderer(format: format, now: now)
                 let withChildren = renderer.needsChildren
                 try StandardOutput.stream(&renderer) { emit in
-                    if selection.status.lowercased() == "pending" { return }
-                    try ledger.forEachInstaller(matching: selection.filter, at: now, withChildren: withChildren, emit)
+                    if let asOf {
+                        try ledger.forEachInstaller(asOf: asOf, matching: selection.filter, withChildren: withChildren, emit)
+                    } else {
+                        try ledger.forEachInstaller(matching: selection.filter, at: now, withChildren: withChildren, emit)
+                    }
                 }
             }
+        }
+    }
+}
+
+extension ValueParsing {
+    /// An `--as-of` value: a date (the end of that UTC day) or an RFC 3339 instant.
+    static func asOf(_ text: String) throws -> Timestamp {
+        do {
+            return try Timestamp(asOf: text)
+        } catch {
+            throw ValidationError("'\(text)' is not a date: use 2026-03-31 (the end of that day, UTC) or an RFC 3339 timestamp such as 2026-03-31T12:00:00Z (\(error))")
         }
     }
 }

@@ -134,6 +134,14 @@ extension Timestamp {
 
     /// RFC 3339 in UTC with `Z`; fractional digits only when present (3, 6 or 9 of them).
     public var rfc3339: String {
+        var out = [UInt8]()
+        out.reserveCapacity(30)
+        appendRFC3339(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `rfc3339`'s bytes without allocating (exports format millions of them).
+    public func appendRFC3339(to out: inout [UInt8]) {
         var secs = nanoseconds / 1_000_000_000
         var nanos = nanoseconds % 1_000_000_000
         if nanos < 0 { nanos += 1_000_000_000; secs -= 1 }
@@ -141,13 +149,11 @@ extension Timestamp {
         var rem = secs % 86_400
         if rem < 0 { rem += 86_400; days -= 1 }
         let (y, m, d) = Self.civilFromDays(days)
-        var out = [UInt8]()
-        out.reserveCapacity(30)
-        func put(_ v: Int64, _ width: Int) {
-            var digits = [UInt8](repeating: 0x30, count: width)
+        @inline(__always) func put(_ v: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor &*= 10 }
             var x = v
-            for k in stride(from: width - 1, through: 0, by: -1) { digits[k] = UInt8(0x30 + x % 10); x /= 10 }
-            out.append(contentsOf: digits)
+            while divisor > 0 { out.append(UInt8(truncatingIfNeeded: 0x30 &+ x / divisor % 10)); x %= divisor; divisor /= 10 }
         }
         put(y, 4); out.append(UInt8(ascii: "-")); put(m, 2); out.append(UInt8(ascii: "-")); put(d, 2)
         out.append(UInt8(ascii: "T"))
@@ -159,7 +165,6 @@ extension Timestamp {
             else { put(nanos, 9) }
         }
         out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The calendar date in UTC, `YYYY-MM-DD`.

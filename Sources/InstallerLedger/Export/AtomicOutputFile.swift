@@ -1,0 +1,93 @@
+import Foundation
+
+/// What can go wrong writing an export file.
+public enum ExportError: Error, Equatable, CustomStringConvertible {
+    /// The temporary file beside the destination could not be created.
+    case cannotCreate(path: String, reason: String)
+    /// Writing, flushing or renaming failed (disk full, file too large, permissions).
+    case cannotWrite(path: String, reason: String)
+    /// The destination is a folder.
+    case destinationIsFolder(String)
+
+    public var description: String {
+        switch self {
+        case .cannotCreate(let path, let reason):
+            "cannot create a file next to \(path): \(reason); check that the folder exists and is writable"
+        case .cannotWrite(let path, let reason):
+            "cannot write \(path): \(reason); nothing was left under that name, free some space or choose another --output"
+        case .destinationIsFolder(let path):
+            "\(path) is a folder; give --output a file name, e.g. \(path)/installers.csv"
+        }
+    }
+}
+
+/// A file written under a temporary name in its destination folder and renamed into place
+/// only once complete and flushed to disk, so a reader sees the old file or the whole new
+/// one, never a part. Dropped without `commit()`, the temporary file is removed.
+public final class AtomicOutputFile {
+    /// Where the file ends up.
+    public let path: String
+    /// Where it is written meanwhile: a hidden name in the same folder (a rename across
+    /// file systems would not be atomic).
+    public let temporaryPath: String
+    private var descriptor: Int32
+    private var committed = false
+
+    /// Creates the temporary file (mode 0666 less the umask).
+    /// - Throws: `ExportError.cannotCreate` or `.destinationIsFolder`.
+    public init(path: String) throws(ExportError) {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw .destinationIsFolder(path)
+        }
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let temporary = folder + "/." + url.lastPathComponent + ".partial-\(getpid())-" + suffix
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw .cannotCreate(path: path, reason: String(cString: strerror(errno))) }
+        self.path = path
+        self.temporaryPath = temporary
+        self.descriptor = fd
+    }
+
+    deinit { discard() }
+
+    /// Appends bytes.
+    /// - Throws: `ExportError.cannotWrite`.
+    public func write(_ bytes: [UInt8]) throws(ExportError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .cannotWrite(path: path, reason: String(cString: strerror(errno)))
+            }
+            offset += n
+        }
+    }
+
+    /// Flushes the data to disk and closes the temporary file; `commit()` then only renames.
+    /// - Throws: `ExportError.cannotWrite`.
+    public func finish() throws(ExportError) {
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor); descriptor = -1 }
+        guard fsync(descriptor) == 0 else { throw .cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    /// Renames the finished file into place and flushes the folder entry.
+    /// - Throws: `ExportError.cannotWrite`.
+    public func commit() throws(ExportError) {
+        try finish()
+        guard rename(temporaryPath, path) == 0 else { throw .cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+        committed = true
+        let folder = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY | O_CLOEXEC)
+        if folder >= 0 { _ = fsync(folder); close(folder) }
+    }
+
+    /// Removes the temporary file unless committed.
+    public func discard() {
+        if descriptor >= 0 { close(descriptor); descriptor = -1 }
+        if !committed { unlink(temporaryPath); committed = true }
+    }
+}
