@@ -53,7 +53,13 @@ public struct CreationPlan: Sendable, Equatable {
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
         guard let first = body.first(where: { !isSpace($0) }) else { throw .empty(file: source) }
         guard String(validatingUTF8Bytes: Array(body)) != nil else {
-            throw .syntax(file: source, line: 1, message: "the file is not UTF-8 text")
+            // Name the line holding the first invalid byte, not the file's first line.
+            var line = 1
+            for chunk in body.split(separator: 0x0A, omittingEmptySubsequences: false) {
+                if String(validatingUTF8Bytes: Array(chunk)) == nil { break }
+                line += 1
+            }
+            throw .syntax(file: source, line: line, message: "invalid UTF-8 (the plan must be UTF-8 text)")
         }
         let format: Format = first == UInt8(ascii: "{") ? .ndjson : .csv
         let records = format == .csv ? try csvRecords(Array(body), source: source) : try ndjsonRecords(Array(body), source: source)
