@@ -43,8 +43,14 @@ public actor ESETConnectClient {
     public func createInstaller(_ request: CreateInstallerRequest) async throws -> ReceivedInstaller {
         var w = JSONWriter()
         w.write(request.json)
-        let response = try await perform(method: "POST", url: configuration.installersURL, body: w.bytes, isCreate: true)
-        return try decode(response) { try InstallerAnswer.single(from: $0) }
+        do {
+            let response = try await perform(method: "POST", url: configuration.installersURL, body: w.bytes, isCreate: true)
+            return try decode(response) { try InstallerAnswer.single(from: $0) }
+        } catch ESETConnectError.malformedAnswer(let requestId, let message) {
+            // ESET accepted the creation but its answer cannot be read: the installer may
+            // exist, which is an uncertain outcome (75, pending for sync), not an outage.
+            throw ESETConnectError.uncertain(requestId: requestId, message: "the answer cannot be read: \(message)")
+        }
     }
 
     /// Every installer ESET lists, page by page (1000 a page).
