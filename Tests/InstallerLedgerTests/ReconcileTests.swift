@@ -251,6 +251,18 @@ func expiringInstaller(_ uuid: String, expires: Timestamp, name: String = "Branc
         await f.sandbox.stop()
     }
 
+    @Test func anEmptyLedgerStillAsksESETOnce() async throws {
+        let f = try await SandboxFixture(installers: 12)
+        let usableAtESET = await f.sandbox.installers().filter(\.usable).count
+        await f.sandbox.clearRequestLog()
+        let plan = try await Reconciler(ledger: f.ledger, client: try f.client()).run()
+        #expect(plan.isEmpty && plan.requests == 1)
+        #expect(await installerRequests(f).count == 1)
+        #expect(plan.unknownToLedger == usableAtESET)
+        #expect(ReconcileRendering.text(plan, dryRun: false).contains("the ledger does not know: run 'installer-ledger sync'"))
+        await f.sandbox.stop()
+    }
+
     @Test func oneInstallerIsOneGetAnd404MeansDeleted() async throws {
         let f = try await SandboxFixture()
         let client = try f.client()

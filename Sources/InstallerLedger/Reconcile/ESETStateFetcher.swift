@@ -6,6 +6,7 @@
 /// listing are, for those the clock has not expired, told apart (unusable or deleted) the
 /// same way with a `usable=false` listing or single `GET`s. Expired ones need no more:
 /// the clock already decides them, and ESET's only news that matters is "still usable".
+/// With nothing to check it still reads one page, so a run always proves it reached ESET.
 public struct ESETStateFetcher: Sendable {
     let client: ESETConnectClient
     let pageSize: Int
@@ -21,7 +22,14 @@ public struct ESETStateFetcher: Sendable {
     /// Observes every candidate. - Throws: `ESETConnectError` when ESET cannot answer.
     public func observe(_ candidates: [ReconcileCandidate], now: Timestamp) async throws -> ESETState {
         var state = ESETState()
-        guard !candidates.isEmpty else { return state }
+        guard !candidates.isEmpty else {
+            // Nothing to check, but one page still proves the credentials work and tells
+            // whether ESET has usable installers the ledger does not know: a run that
+            // counts as a refresh has always talked to ESET.
+            let first = try await list(usable: true, wanted: [], into: &state)
+            state.unknownToLedger = first.complete ? first.unknown : max(first.unknown, first.totalSize)
+            return state
+        }
         let all = Set(candidates.map(\.uuid))
         let expired = Set(candidates.filter { c in c.expireTime.map { $0 <= now } ?? false }.map(\.uuid))
         if !Self.listingPays(unanswered: all.count, pagesLeft: nil) {
@@ -64,15 +72,17 @@ public struct ESETStateFetcher: Sendable {
     /// Lists one `usable` filter page by page, noting the wanted installers, and stops as
     /// soon as every wanted one is answered or the pages left cost more than `GET`s would.
     private func list(usable: Bool, wanted: Set<String>,
-                      into state: inout ESETState) async throws -> (complete: Bool, unknown: Int) {
+                      into state: inout ESETState) async throws -> (complete: Bool, unknown: Int, totalSize: Int) {
         var found = [String: ESETObservation]()
         var requests = 0
         var unknown = 0
+        var totalSize = 0
         var complete = true
         let pageSize = self.pageSize
         do {
             try await client.listInstallers(usable: usable, pageSize: pageSize) { page in
                 requests += 1
+                totalSize = Int(page.totalSize)
                 for received in page.installers {
                     let uuid = received.installer.uuid
                     guard wanted.contains(uuid) else { unknown += 1; continue }
@@ -91,7 +101,7 @@ public struct ESETStateFetcher: Sendable {
         }
         state.requests += requests
         state.observations.merge(found) { _, new in new }
-        return (complete, unknown)
+        return (complete, unknown, totalSize)
     }
 
     /// One `GET` per installer, a few at a time; 404 means gone.
