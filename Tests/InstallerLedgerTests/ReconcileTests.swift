@@ -1,4 +1,5 @@
 import ESETConnectSandbox
+import GRDB
 import Foundation
 import Testing
 @testable import InstallerLedger
@@ -138,6 +139,46 @@ func expiringInstaller(_ uuid: String, expires: Timestamp, name: String = "Branc
         #expect(try ledger.lastSuccessfulRefresh(at: now) == nil)
     }
 
+    @Test func bulkExpiriesAndSingleChangesApplyTogether() throws {
+        // Given: two plain expiries, one expiry ESET disputes, one live installer ESET calls
+        // unusable and one it no longer has.
+        let plain1 = "dddddddd-0000-4000-8000-000000000001", plain2 = "dddddddd-0000-4000-8000-000000000002"
+        let disputed = "dddddddd-0000-4000-8000-000000000003", early = "dddddddd-0000-4000-8000-000000000004"
+        let gone = "dddddddd-0000-4000-8000-000000000005", fine = "dddddddd-0000-4000-8000-000000000006"
+        let ledger = try ledger(expiries: [
+            (plain1, now.subtracting(.days(2))), (plain2, now.subtracting(.hours(3))), (disputed, now.subtracting(.days(1))),
+            (early, now.adding(.days(40))), (gone, now.adding(.days(50))), (fine, now.adding(.days(60))),
+        ])
+        let eset = ESETState(observations: [
+            disputed: .usable, early: .unusable(Sample.received(expiringInstaller(early, expires: now.adding(.days(40)), usable: false))),
+            gone: .gone, fine: .usable, plain1: .notUsable, plain2: .notUsable,
+        ], requests: 1)
+
+        // When
+        let plan = try ledger.reconcile(eset: eset, at: now, startedAt: now)
+
+        // Then
+        #expect(plan.expired.map(\.uuid) == [plain1, disputed, plain2])
+        #expect(plan.disagreements.map(\.uuid) == [disputed, early])
+        for uuid in [plain1, plain2, disputed] {
+            let i = try ledger.installer(uuid)
+            #expect(i.status == .unusable && i.statusReason == "expired")
+        }
+        #expect(try ledger.installer(early).statusReason == "api")
+        #expect(try ledger.installer(gone).status == .deleted)
+        #expect(try ledger.installer(fine).status == .usable)
+        var filter = EventFilter()
+        filter.since = now
+        let events = try ledger.events(matching: filter)
+        #expect(events.filter { $0.kind == .becameUnusable }.count == 4)
+        #expect(events.filter { $0.kind == .deleted }.map(\.installerUuid) == [gone])
+        #expect(events.first { $0.installerUuid == disputed }?.details?.contains("usable_after_expiry") == true)
+        #expect(events.first { $0.installerUuid == plain1 }?.details == nil)
+        // The foreign-key check switched off for the bulk statements is back on.
+        #expect(try ledger.dbWriter.read { db in try Int.fetchOne(db, sql: "PRAGMA foreign_keys") } == 1)
+        #expect(try ledger.lastSuccessfulRefresh(at: now) == now)
+    }
+
     @Test func dryRunWritesNothingAndShowsThePlan() async throws {
         let ledger = try ledger(expiries: [("bbbbbbbb-0000-4000-8000-000000000001", now.subtracting(.hours(2)))])
         let before = try ledger.contentDump()
@@ -259,7 +300,7 @@ func expiringInstaller(_ uuid: String, expires: Timestamp, name: String = "Branc
         #expect(plan.isEmpty && plan.requests == 1)
         #expect(await installerRequests(f).count == 1)
         #expect(plan.unknownToLedger == usableAtESET)
-        #expect(ReconcileRendering.text(plan, dryRun: false).contains("the ledger does not know: run 'installer-ledger sync'"))
+        #expect(ReconcileRendering.text(plan, dryRun: false).contains("usable installers the ledger does not hold as usable; if they were created elsewhere, 'installer-ledger sync' adopts them"))
         await f.sandbox.stop()
     }
 

@@ -26,8 +26,7 @@ public struct ESETStateFetcher: Sendable {
             // Nothing to check, but one page still proves the credentials work and tells
             // whether ESET has usable installers the ledger does not know: a run that
             // counts as a refresh has always talked to ESET.
-            let first = try await list(usable: true, wanted: [], into: &state)
-            state.unknownToLedger = first.complete ? first.unknown : max(first.unknown, first.totalSize)
+            state.unknownToLedger = try await list(usable: true, wanted: [], into: &state).unknown
             return state
         }
         let all = Set(candidates.map(\.uuid))
@@ -72,7 +71,7 @@ public struct ESETStateFetcher: Sendable {
     /// Lists one `usable` filter page by page, noting the wanted installers, and stops as
     /// soon as every wanted one is answered or the pages left cost more than `GET`s would.
     private func list(usable: Bool, wanted: Set<String>,
-                      into state: inout ESETState) async throws -> (complete: Bool, unknown: Int, totalSize: Int) {
+                      into state: inout ESETState) async throws -> (complete: Bool, unknown: Int) {
         var found = [String: ESETObservation]()
         var requests = 0
         var unknown = 0
@@ -98,10 +97,12 @@ public struct ESETStateFetcher: Sendable {
             }
         } catch is StopListing {
             complete = found.count == wanted.count
+            // Pages not read: ESET's total tells how many listed installers were not wanted.
+            unknown = max(unknown, totalSize - found.count)
         }
         state.requests += requests
         state.observations.merge(found) { _, new in new }
-        return (complete, unknown, totalSize)
+        return (complete, unknown)
     }
 
     /// One `GET` per installer, a few at a time; 404 means gone.

@@ -29,7 +29,8 @@ public struct ESETState: Sendable, Equatable {
     public var observations: [String: ESETObservation]
     /// HTTP requests sent to the installer endpoints (tokens not counted).
     public var requests: Int
-    /// Installers ESET listed that the ledger does not know (`sync` adopts them).
+    /// Usable installers ESET listed that the ledger does not hold as usable (created
+    /// elsewhere, which `sync` adopts, or ones the ledger already marked otherwise).
     public var unknownToLedger: Int
 
     public init(observations: [String: ESETObservation] = [:], requests: Int = 0, unknownToLedger: Int = 0) {
@@ -109,7 +110,7 @@ public struct ReconcilePlan: Sendable, Equatable {
     public var changes: [ReconcileChange]
     /// API requests the observations cost.
     public var requests: Int
-    /// Installers ESET listed that the ledger does not know.
+    /// Usable installers ESET listed that the ledger does not hold as usable.
     public var unknownToLedger: Int
 
     /// How far apart the clock and ESET may be before it counts as a disagreement: ESET's

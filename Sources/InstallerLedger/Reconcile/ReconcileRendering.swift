@@ -21,7 +21,8 @@ public enum ReconcileRendering {
             out += "… and \(plainHidden) more expired (installer-ledger history --kind became_unusable --since \(plan.now.dateString))\n"
         }
         if plan.unknownToLedger > 0 {
-            out += "ESET lists \(plan.unknownToLedger) usable installer\(plan.unknownToLedger == 1 ? "" : "s") the ledger does not know: run 'installer-ledger sync' to adopt them\n"
+            let n = plan.unknownToLedger
+            out += "ESET lists \(n) usable installer\(n == 1 ? "" : "s") the ledger does not hold as usable; if \(n == 1 ? "it was" : "they were") created elsewhere, 'installer-ledger sync' adopts \(n == 1 ? "it" : "them")\n"
         }
         return out
     }
