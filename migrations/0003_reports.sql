@@ -20,5 +20,12 @@ CREATE INDEX report_runs_by_format ON report_runs (format, generated_at);
 
 -- Only usable installers, by expiry: the clock part of reconcile (usable and expired by
 -- now) and the report's critical/warning sections and coverage summary read a small slice
--- of a ledger that is mostly expired history.
-CREATE INDEX installers_usable_by_expiry ON installers (expire_time) WHERE status = 'usable';
+-- of a ledger that is mostly expired history. uuid and group make it covering for the
+-- report's summaries by group and by product, which then never touch the table (status
+-- too: SQLite 3.40 counts the columns of the index's own WHERE against covering).
+CREATE INDEX installers_usable_by_expiry ON installers (expire_time, uuid, security_group_uuid, group_display_name, status)
+    WHERE status = 'usable';
+
+-- Deleted installers, so the report counts installers by status without scanning them all
+-- (usable ones are counted from the index above, the rest by difference from count(*)).
+CREATE INDEX installers_deleted ON installers (status) WHERE status = 'deleted';

@@ -214,6 +214,19 @@ struct ReportLedger {
         #expect(directory.report.status == .unknown)
     }
 
+    @Test func summariesNeverScanEveryInstaller() throws {
+        // The planner, left alone, walked a product index over every installer and looked
+        // each one up: 18 s on a million installers. These plans must stay on the partial index.
+        let ledger = try Ledger.inMemory()
+        for sql in [ReportQueries.byGroup, ReportQueries.byProduct] {
+            let plan = try ledger.dbWriter.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: [0]).map { $0["detail"] as String }
+            }
+            #expect(plan.contains("SEARCH installers USING COVERING INDEX installers_usable_by_expiry (expire_time>?)"), "\(plan)")
+            #expect(!plan.contains { $0.hasPrefix("SCAN installers") || $0.hasPrefix("SCAN p") }, "\(plan)")
+        }
+    }
+
     @Test func aRunThatCannotBeRecordedKeepsItsVerdict() throws {
         let fixture = try ReportLedger()
         try fixture.ledger.dbWriter.write { db in

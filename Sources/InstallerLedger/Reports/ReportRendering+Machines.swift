@@ -114,6 +114,7 @@ extension ReportRendering {
 
     /// A label value escaped as the exposition format wants: `\\`, `\"`, `\n`.
     static func promEscaped(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
         var out = ""
         for c in s {
             switch c {
