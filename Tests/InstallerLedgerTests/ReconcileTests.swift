@@ -98,7 +98,7 @@ func expiringInstaller(_ uuid: String, expires: Timestamp, name: String = "Branc
 }
 
 /// The reconciler on a ledger: clock part, idempotence, dry run, the run record.
-@Suite struct ReconcileLedgerTests {
+@Suite(.serialized) struct ReconcileLedgerTests {
     let now = Sample.now
 
     func ledger(expiries: [(String, Timestamp)]) throws -> Ledger {

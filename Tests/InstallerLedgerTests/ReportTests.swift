@@ -119,7 +119,7 @@ struct ReportLedger {
 
 /// Reports read from a ledger: sections, the previous-report window, staleness, an
 /// unreadable ledger, and every format against its expected file.
-@Suite struct ReportTests {
+@Suite(.serialized) struct ReportTests {
     let now = Sample.now
 
     @Test func sectionsSplitAtTheExactBoundaries() throws {
@@ -375,6 +375,15 @@ enum PrometheusText {
     }
 }
 
+/// Runs blocking work (a child process and its pipes) on a thread of its own, so waiting
+/// never holds one of the few threads of Swift's cooperative pool that in-process sandboxes
+/// of concurrently running suites need to answer.
+func offThePool(_ body: @escaping @Sendable () throws -> ProcessResult) async throws -> ProcessResult {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 /// End-to-end runs of the built binary: exit codes, stdout, stderr and the ledger after.
 @Suite(.serialized) struct ReconcileReportCommandLineTests {
     let folder = TemporaryFolder()
@@ -382,87 +391,87 @@ enum PrometheusText {
     let examples = repositoryRoot.appendingPathComponent("examples").path
     let now = "2026-11-29T12:00:00Z"
 
-    func run(_ args: [String], environment: [String: String] = [:]) throws -> ProcessResult {
-        try runProduct("installer-ledger", args, environment: ["INSTALLER_LEDGER_DB": db].merging(environment) { $1 })
+    func run(_ args: [String], environment: [String: String] = [:]) async throws -> ProcessResult {
+        let env = ["INSTALLER_LEDGER_DB": db].merging(environment) { $1 }
+        return try await offThePool { try runProduct("installer-ledger", args, environment: env) }
     }
 
     /// The ten example installers, and a sync five hours before `now`.
-    func importExamples() throws {
-        let r = try run(["import", "\(examples)/create-answer.json", "\(examples)/list-page-1.json",
+    func importExamples() async throws {
+        let r = try await run(["import", "\(examples)/create-answer.json", "\(examples)/list-page-1.json",
                          "\(examples)/list-page-2.json", "\(examples)/installers.ndjson"])
         #expect(r.status == 0, "\(r.stderr)")
         let t = try Timestamp(rfc3339: now).subtracting(.hours(5))
         try Ledger.open(path: db).recordSyncRun(startedAt: t, finishedAt: t, summary: SyncSummary(), error: nil)
     }
 
-    @Test func reconcileOfflineDryRunThenForReal() throws {
-        try importExamples()
+    @Test func reconcileOfflineDryRunThenForReal() async throws {
+        try await importExamples()
         let later = "2027-03-01T00:00:00Z"
         let before = try Ledger.open(path: db).contentDump()
-        let dry = try run(["reconcile", "--offline", "--dry-run", "--now", later])
+        let dry = try await run(["reconcile", "--offline", "--dry-run", "--now", later])
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stdout.hasPrefix("dry run, nothing written: would mark 5 expired, 0 unusable by ESET, 0 deleted, 0 disagreements (offline: clock only)\n"))
         #expect(dry.stdout.split(separator: "\n").count == 6)
         #expect(try Ledger.open(path: db).contentDump() == before)
 
-        let real = try run(["reconcile", "--offline", "--now", later])
+        let real = try await run(["reconcile", "--offline", "--now", later])
         #expect(real.status == 0 && real.stderr.isEmpty)
         #expect(real.stdout.hasPrefix("reconciled at 2027-03-01T00:00:00Z: 5 expired, 0 unusable by ESET, 0 deleted"))
-        let history = try run(["history", "--kind", "became_unusable", "--format", "csv"])
+        let history = try await run(["history", "--kind", "became_unusable", "--format", "csv"])
         #expect(history.stdout.components(separatedBy: "\r\n").filter { $0.contains(",reconcile,expired,") }.count == 5)
-        let again = try run(["reconcile", "--offline", "--now", later])
+        let again = try await run(["reconcile", "--offline", "--now", later])
         #expect(again.stdout.hasPrefix("reconciled at 2027-03-01T00:00:00Z: 0 expired"))
 
-        let noCredentials = try runProduct("installer-ledger", ["reconcile", "--db", db],
-                                           environment: ["ESET_CONNECT_USERNAME": "", "ESET_CONNECT_PASSWORD": ""])
+        let noCredentials = try await run(["reconcile"], environment: ["ESET_CONNECT_USERNAME": "", "ESET_CONNECT_PASSWORD": ""])
         #expect(noCredentials.status == 64 && noCredentials.stderr.contains("set ESET_CONNECT_USERNAME"))
     }
 
-    @Test func reportExitCodesFollowTheThresholds() throws {
-        try importExamples()
+    @Test func reportExitCodesFollowTheThresholds() async throws {
+        try await importExamples()
         // One example installer expires on 2026-12-05 (5 days), two more within 30 days.
-        let critical = try run(["report", "--now", now])
+        let critical = try await run(["report", "--now", now])
         #expect(critical.status == 2, "\(critical.stderr)")
         #expect(critical.stdout.hasPrefix("INSTALLERS CRITICAL - 0 expired since the previous report, 1 expires within 7d, 2 more within 30d; 9 usable | "))
         #expect(!critical.stdout.contains("download.example.invalid"))
-        let warning = try run(["report", "--now", now, "--critical", "3d"])
+        let warning = try await run(["report", "--now", now, "--critical", "3d"])
         #expect(warning.status == 1 && warning.stdout.hasPrefix("INSTALLERS WARNING - "))
-        let ok = try run(["report", "--now", now, "--warn", "2d", "--critical", "1d"])
+        let ok = try await run(["report", "--now", now, "--warn", "2d", "--critical", "1d"])
         #expect(ok.status == 0 && ok.stdout.hasPrefix("INSTALLERS OK - "))
-        let quietOK = try run(["report", "--now", now, "--warn", "2d", "--critical", "1d", "--quiet"])
+        let quietOK = try await run(["report", "--now", now, "--warn", "2d", "--critical", "1d", "--quiet"])
         #expect(quietOK.status == 0 && quietOK.stdout.isEmpty && quietOK.stderr.isEmpty)
-        let quietWarning = try run(["report", "--now", now, "--critical", "3d", "--quiet"])
+        let quietWarning = try await run(["report", "--now", now, "--critical", "3d", "--quiet"])
         #expect(quietWarning.status == 1 && quietWarning.stdout.hasPrefix("INSTALLERS WARNING - "))
-        let stale = try run(["report", "--now", now, "--max-sync-age", "4h", "--format", "json"])
+        let stale = try await run(["report", "--now", now, "--max-sync-age", "4h", "--format", "json"])
         #expect(stale.status == 3)
         let json = try JSONSerialization.jsonObject(with: Data(stale.stdout.utf8)) as? [String: Any]
         #expect(json?["status"] as? String == "unknown")
 
-        #expect(try run(["report", "--warn", "7d", "--critical", "30d"]).status == 64)
-        #expect(try run(["report", "--format", "xml"]).status == 64)
-        #expect(try run(["report", "--warn", "a month"]).status == 64)
+        #expect(try await run(["report", "--warn", "7d", "--critical", "30d"]).status == 64)
+        #expect(try await run(["report", "--format", "xml"]).status == 64)
+        #expect(try await run(["report", "--warn", "a month"]).status == 64)
     }
 
-    @Test func anUnreadableLedgerIsUnknownAndNeverCreated() throws {
+    @Test func anUnreadableLedgerIsUnknownAndNeverCreated() async throws {
         let missing = folder.file("absent/ledger.sqlite")
-        let r = try runProduct("installer-ledger", ["report", "--db", missing, "--quiet"])
+        let r = try await offThePool { try runProduct("installer-ledger", ["report", "--db", missing, "--quiet"]) }
         #expect(r.status == 3)
         #expect(r.stdout.hasPrefix("INSTALLERS UNKNOWN - there is no ledger at \(missing)"))
         #expect(r.stderr.hasPrefix("installer-ledger: error: there is no ledger at"))
         #expect(!FileManager.default.fileExists(atPath: folder.file("absent")))
         let garbage = folder.file("garbage.sqlite")
         try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: garbage))
-        let bad = try runProduct("installer-ledger", ["report", "--db", garbage, "--format", "prometheus"])
+        let bad = try await offThePool { try runProduct("installer-ledger", ["report", "--db", garbage, "--format", "prometheus"]) }
         #expect(bad.status == 3 && bad.stdout.contains("installer_ledger_report_status 3"))
     }
 
-    @Test func outputIsWrittenAtomicallyAndKeepsTheFilesMode() throws {
-        try importExamples()
+    @Test func outputIsWrittenAtomicallyAndKeepsTheFilesMode() async throws {
+        try await importExamples()
         let out = folder.file("metrics/installer_ledger.prom")
         try FileManager.default.createDirectory(atPath: folder.file("metrics"), withIntermediateDirectories: true)
         try "old".write(toFile: out, atomically: false, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: out)
-        let r = try run(["report", "--now", now, "--format", "prometheus", "--output", out])
+        let r = try await run(["report", "--now", now, "--format", "prometheus", "--output", out])
         #expect(r.status == 2)
         #expect(r.stdout.hasPrefix("INSTALLERS CRITICAL - ") && r.stdout.split(separator: "\n").count == 1)
         let written = try String(contentsOfFile: out, encoding: .utf8)
@@ -472,16 +481,16 @@ enum PrometheusText {
         #expect(mode == 0o644)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.file("metrics")) == ["installer_ledger.prom"])
 
-        let nowhere = try run(["report", "--now", now, "--output", folder.file("no/such/folder/report.txt")])
+        let nowhere = try await run(["report", "--now", now, "--output", folder.file("no/such/folder/report.txt")])
         #expect(nowhere.status == 74 && nowhere.stderr.contains("cannot write the report to"))
     }
 
-    @Test func aReportThatCannotBeRecordedWarnsAndKeepsItsExitCode() throws {
-        try importExamples()
-        try Ledger.open(path: db).dbWriter.write { db in
+    @Test func aReportThatCannotBeRecordedWarnsAndKeepsItsExitCode() async throws {
+        try await importExamples()
+        try await Ledger.open(path: db).dbWriter.write { db in
             try db.execute(sql: "CREATE TRIGGER refuse_reports BEFORE INSERT ON report_runs BEGIN SELECT RAISE(ABORT, 'read-only for the test'); END")
         }
-        let r = try run(["report", "--now", now])
+        let r = try await run(["report", "--now", now])
         #expect(r.status == 2 && r.stdout.hasPrefix("INSTALLERS CRITICAL - "))
         #expect(r.stderr.hasPrefix("installer-ledger: warning: this report run could not be recorded"))
         #expect(r.stderr.split(separator: "\n").count == 1)
@@ -489,99 +498,110 @@ enum PrometheusText {
 }
 
 /// The `examples/crontab` line, run as cron would run it (`/bin/sh -c`, a bare PATH, the
-/// environment file), against a ledger and the ESET Connect sandbox on loopback.
-@Suite(.serialized) struct ExampleCrontabTests {
-    /// The command of the first active crontab entry (after its five time fields).
-    static func crontabCommand() throws -> String {
-        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/crontab"), encoding: .utf8)
-        let entry = try #require(text.split(separator: "\n").first { line in
-            !line.hasPrefix("#") && !line.contains("=/") && !line.contains("MAILTO") && line.split(separator: " ").count > 5
-        })
-        var rest = Substring(entry)
-        for _ in 0..<5 {
-            rest = rest.drop { $0 == " " }.drop { $0 != " " }
+/// environment file), against a ledger and the ESET Connect sandbox on loopback. Nested in
+/// the serialized command-line suite so that one child process of these suites runs at a
+/// time: timing-sensitive sandbox tests elsewhere in the process share the two cores.
+extension ReconcileReportCommandLineTests {
+    @Suite struct ExampleCrontabTests {
+        /// The command of the first active crontab entry (after its five time fields).
+        static func crontabCommand() throws -> String {
+            let text = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/crontab"), encoding: .utf8)
+            let entry = try #require(text.split(separator: "\n").first { line in
+                !line.hasPrefix("#") && !line.contains("=/") && !line.contains("MAILTO") && line.split(separator: " ").count > 5
+            })
+            var rest = Substring(entry)
+            for _ in 0..<5 {
+                rest = rest.drop { $0 == " " }.drop { $0 != " " }
+            }
+            return String(rest.drop { $0 == " " })
         }
-        return String(rest.drop { $0 == " " })
-    }
 
-    func sh(_ command: String, home: String) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        process.environment = ["HOME": home, "PATH": "\(productsDirectory.path):/usr/bin:/bin"]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ProcessResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                             stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
-    /// Creates an installer at the sandbox that expires `days` from now, by creating it
-    /// with the sandbox's clock moved back.
-    func createAtESET(_ f: SandboxFixture, expiringIn days: Int64) async throws {
-        let now = Timestamp.now()
-        let created = now.adding(.days(days)).addingMonths(-6)
-        let offset = Double(created.nanoseconds - now.nanoseconds) / 1e9
-        await f.sandbox.advanceClock(by: offset)
-        _ = try await f.client().createInstaller(CreateInstallerRequest(displayName: "Expires in \(days) days", operatingSystemFamilyId: 1))
-        await f.sandbox.advanceClock(by: -offset)
-    }
-
-    @Test func theCrontabLineGivesEachVerdict() async throws {
-        let command = try Self.crontabCommand()
-        #expect(command.contains("installer-ledger reconcile") && command.hasSuffix("installer-ledger report --quiet"))
-        let f = try await SandboxFixture()
-        let home = TemporaryFolder()
-        let db = home.file("ledger.sqlite")
-        try FileManager.default.createDirectory(atPath: home.file(".config/installer-ledger"), withIntermediateDirectories: true)
-        func writeEnvironment(password: String) throws {
-            try """
-                ESET_CONNECT_USERNAME=api@example.com
-                ESET_CONNECT_PASSWORD=\(password)
-                ESET_CONNECT_API_URL=\(f.url.absoluteString)
-                INSTALLER_LEDGER_DB=\(db)
-
-                """.write(toFile: home.file(".config/installer-ledger/env"), atomically: true, encoding: .utf8)
+        func sh(_ command: String, home: String) async throws -> ProcessResult {
+            try await offThePool { try Self.shBlocking(command, home: home) }
         }
-        let sync = { () throws -> Void in
-            let r = try runProduct("installer-ledger", ["sync", "--db", db, "--api-url", f.url.absoluteString],
+
+        static func shBlocking(_ command: String, home: String) throws -> ProcessResult {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", command]
+            process.environment = ["HOME": home, "PATH": "\(productsDirectory.path):/usr/bin:/bin"]
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return ProcessResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                                 stderr: String(decoding: stderr, as: UTF8.self))
+        }
+
+        /// Creates an installer at the sandbox that expires `days` from now, by creating it
+        /// with the sandbox's clock moved back.
+        func createAtESET(_ f: SandboxFixture, expiringIn days: Int64) async throws {
+            let now = Timestamp.now()
+            let created = now.adding(.days(days)).addingMonths(-6)
+            let offset = Double(created.nanoseconds - now.nanoseconds) / 1e9
+            await f.sandbox.advanceClock(by: offset)
+            _ = try await f.client().createInstaller(CreateInstallerRequest(displayName: "Expires in \(days) days", operatingSystemFamilyId: 1))
+            await f.sandbox.advanceClock(by: -offset)
+        }
+
+        @Test func theCrontabLineGivesEachVerdict() async throws {
+            let command = try Self.crontabCommand()
+            #expect(command.contains("installer-ledger reconcile") && command.hasSuffix("installer-ledger report --quiet"))
+            let f = try await SandboxFixture()
+            let home = TemporaryFolder()
+            let db = home.file("ledger.sqlite")
+            try FileManager.default.createDirectory(atPath: home.file(".config/installer-ledger"), withIntermediateDirectories: true)
+            func writeEnvironment(password: String) throws {
+                try """
+                    ESET_CONNECT_USERNAME=api@example.com
+                    ESET_CONNECT_PASSWORD=\(password)
+                    ESET_CONNECT_API_URL=\(f.url.absoluteString)
+                    INSTALLER_LEDGER_DB=\(db)
+
+                    """.write(toFile: home.file(".config/installer-ledger/env"), atomically: true, encoding: .utf8)
+            }
+            let url = f.url.absoluteString
+            let sync = { () async throws -> Void in
+                let r = try await offThePool {
+                    try runProduct("installer-ledger", ["sync", "--db", db, "--api-url", url],
                                    environment: ["ESET_CONNECT_USERNAME": "api@example.com", "ESET_CONNECT_PASSWORD": "sandbox"])
-            #expect(r.status == 0, "\(r.stderr)")
+                }
+                #expect(r.status == 0, "\(r.stderr)")
+            }
+
+            // UNKNOWN: ESET refuses the credentials, so nothing ever refreshed the new ledger.
+            try writeEnvironment(password: "wrong")
+            let unknown = try await sh(command, home: home.path)
+            #expect(unknown.status == 3, "\(unknown.stderr)")
+            #expect(unknown.stdout.hasPrefix("INSTALLERS UNKNOWN - no successful sync or reconcile"))
+            #expect(unknown.stderr.contains("ESET Connect refused the credentials (401)"))
+
+            // OK: a fresh installer, silent.
+            try writeEnvironment(password: "sandbox")
+            try await createAtESET(f, expiringIn: 120)
+            try await sync()
+            let ok = try await sh(command, home: home.path)
+            #expect(ok.status == 0, "\(ok.stdout) \(ok.stderr)")
+            #expect(ok.stdout.isEmpty && ok.stderr.isEmpty)
+
+            // WARNING, then CRITICAL as installers closer to expiry appear.
+            try await createAtESET(f, expiringIn: 20)
+            try await sync()
+            let warning = try await sh(command, home: home.path)
+            #expect(warning.status == 1 && warning.stdout.hasPrefix("INSTALLERS WARNING - 0 expired since the previous report, 0 expire within 7d, 1 more within 30d; 2 usable | "))
+            try await createAtESET(f, expiringIn: 3)
+            try await sync()
+            let critical = try await sh(command, home: home.path)
+            #expect(critical.status == 2 && critical.stdout.hasPrefix("INSTALLERS CRITICAL - 0 expired since the previous report, 1 expires within 7d, 1 more within 30d; 3 usable | "))
+            #expect(!critical.stdout.contains("https://") && !critical.stderr.contains("sandbox"))
+
+            // The runs were recorded: each night's reconcile asked ESET.
+            let ledger = try Ledger.open(path: db)
+            #expect(try ledger.lastSuccessfulRefresh(at: .now()) != nil)
+            await f.sandbox.stop()
         }
-
-        // UNKNOWN: ESET refuses the credentials, so nothing ever refreshed the new ledger.
-        try writeEnvironment(password: "wrong")
-        let unknown = try sh(command, home: home.path)
-        #expect(unknown.status == 3, "\(unknown.stderr)")
-        #expect(unknown.stdout.hasPrefix("INSTALLERS UNKNOWN - no successful sync or reconcile"))
-        #expect(unknown.stderr.contains("ESET Connect refused the credentials (401)"))
-
-        // OK: a fresh installer, silent.
-        try writeEnvironment(password: "sandbox")
-        try await createAtESET(f, expiringIn: 120)
-        try sync()
-        let ok = try sh(command, home: home.path)
-        #expect(ok.status == 0, "\(ok.stdout) \(ok.stderr)")
-        #expect(ok.stdout.isEmpty && ok.stderr.isEmpty)
-
-        // WARNING, then CRITICAL as installers closer to expiry appear.
-        try await createAtESET(f, expiringIn: 20)
-        try sync()
-        let warning = try sh(command, home: home.path)
-        #expect(warning.status == 1 && warning.stdout.hasPrefix("INSTALLERS WARNING - 0 expired since the previous report, 0 expire within 7d, 1 more within 30d; 2 usable | "))
-        try await createAtESET(f, expiringIn: 3)
-        try sync()
-        let critical = try sh(command, home: home.path)
-        #expect(critical.status == 2 && critical.stdout.hasPrefix("INSTALLERS CRITICAL - 0 expired since the previous report, 1 expires within 7d, 1 more within 30d; 3 usable | "))
-        #expect(!critical.stdout.contains("https://") && !critical.stderr.contains("sandbox"))
-
-        // The runs were recorded: each night's reconcile asked ESET.
-        let ledger = try Ledger.open(path: db)
-        #expect(try ledger.lastSuccessfulRefresh(at: .now()) != nil)
-        await f.sandbox.stop()
     }
 }
