@@ -20,9 +20,9 @@ extension InstallerLedgerCommand {
 
                 Examples:
                   installer-ledger report
-                  installer-ledger report --quiet                  # cron: mail only when something is due
+                  installer-ledger report --quiet            # for cron: silent when OK
                   installer-ledger report --warn 45d --critical 10d --format markdown
-                  installer-ledger report --format prometheus --output /var/lib/node_exporter/textfile/installer_ledger.prom
+                  installer-ledger report --format prometheus --output ledger.prom
                 """)
 
         @OptionGroup var global: GlobalOptions

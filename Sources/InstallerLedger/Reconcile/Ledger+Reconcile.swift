@@ -69,10 +69,11 @@ extension Ledger {
                           tolerance: LedgerDuration = ReconcilePlan.defaultTolerance,
                           failure: String? = nil) throws -> ReconcilePlan {
         try dbWriter.writeWithoutTransaction { db in
-            // The bulk expiry inserts events whose installer_uuid is selected from
-            // `installers` in the same statement, so the foreign key holds by construction;
-            // checking it costs one index lookup per event (a fifth of a 100k-row run).
-            // The pragma only takes effect outside a transaction, hence this bracket.
+            // Every row written here references an installer the plan read from `installers`
+            // in this transaction (the bulk events even select their uuid from it), so the
+            // foreign keys hold by construction; checking them costs one index lookup per
+            // event, a fifth of a 100k-row run. The pragma only takes effect outside a
+            // transaction, hence this bracket.
             try db.execute(sql: "PRAGMA foreign_keys = OFF")
             defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
             var plan: ReconcilePlan?
