@@ -32,6 +32,13 @@ func classify(_ error: any Error) -> (ExitStatus, String) {
         case .uncertain, .answerExpired: return (.uncertain, e.description)
         case .malformedAnswer: return (.unavailable, e.description)
         }
+    case let e as ReportError:
+        return (.ioError, e.description)
+    case let e as ReconcileError:
+        switch e {
+        case .apiPartFailed(let api, _): return (classify(api).0, e.description)
+        case .planOutdated: return (.internalError, e.description)
+        }
     case let e as CommandFailure:
         return (e.status, e.message)
     default:

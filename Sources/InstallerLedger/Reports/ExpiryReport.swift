@@ -1,0 +1,341 @@
+/// The verdict of a report, as monitoring plugins (Nagios, Icinga, Zabbix) read exit codes.
+public enum ReportStatus: String, Sendable, Equatable, CaseIterable {
+    case ok, warning, critical, unknown
+
+    /// 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    public var exitCode: Int32 {
+        switch self {
+        case .ok: 0
+        case .warning: 1
+        case .critical: 2
+        case .unknown: 3
+        }
+    }
+
+    /// `OK`, `WARNING`, `CRITICAL`, `UNKNOWN`.
+    public var word: String { rawValue.uppercased() }
+
+    /// The verdict of several checks: UNKNOWN as soon as one cannot tell ("cannot tell"
+    /// must never read as fine, nor as expired), else the worst of them.
+    public static func combined(_ statuses: [ReportStatus]) -> ReportStatus {
+        if statuses.contains(.unknown) { return .unknown }
+        if statuses.contains(.critical) { return .critical }
+        if statuses.contains(.warning) { return .warning }
+        return .ok
+    }
+}
+
+/// The report's thresholds: `--warn`, `--critical`, `--max-sync-age`.
+public struct ReportThresholds: Sendable, Equatable {
+    /// Usable installers expiring within this are a WARNING (default 30d).
+    public var warn: LedgerDuration
+    /// Usable installers expiring within this are CRITICAL (default 7d).
+    public var critical: LedgerDuration
+    /// The last successful sync or reconcile may be this old before the report is UNKNOWN (default 26h).
+    public var maxSyncAge: LedgerDuration
+
+    public init(warn: LedgerDuration = .days(30), critical: LedgerDuration = .days(7), maxSyncAge: LedgerDuration = .hours(26)) {
+        self.warn = warn
+        self.critical = critical
+        self.maxSyncAge = maxSyncAge
+    }
+}
+
+/// One check that contributes to the verdict; every section that can raise the status
+/// adds one, and the report's status is ``ReportStatus/combined(_:)`` of them all.
+public struct ReportCheck: Sendable, Equatable {
+    /// Stable identifier (`ledger`, `freshness`, `expired`, `critical`, `warning`, …).
+    public var id: String
+    public var status: ReportStatus
+    /// A sentence for people, with the next step when it is not OK.
+    public var message: String
+
+    public init(id: String, status: ReportStatus, message: String) {
+        self.id = id
+        self.status = status
+        self.message = message
+    }
+}
+
+/// An installer as a report shows it: never its download URL.
+public struct ReportInstaller: Sendable, Equatable {
+    public var uuid: String
+    public var displayName: String
+    public var operatingSystem: String
+    public var groupUuid: String
+    public var groupName: String
+    public var productIds: [Int64]
+    public var productNames: [String]
+    public var expireTime: Timestamp?
+    public var status: InstallerStatus
+    public var statusReason: String?
+
+    public init(uuid: String, displayName: String, operatingSystem: String, groupUuid: String, groupName: String,
+                productIds: [Int64], productNames: [String], expireTime: Timestamp?, status: InstallerStatus,
+                statusReason: String?) {
+        self.uuid = uuid
+        self.displayName = displayName
+        self.operatingSystem = operatingSystem
+        self.groupUuid = groupUuid
+        self.groupName = groupName
+        self.productIds = productIds
+        self.productNames = productNames
+        self.expireTime = expireTime
+        self.status = status
+        self.statusReason = statusReason
+    }
+
+    /// From the ledger's copy; the download URL is left behind.
+    public init(_ e: LedgerInstaller) {
+        let i = e.installer
+        self.init(uuid: i.uuid, displayName: i.displayName, operatingSystem: OperatingSystemFamily.word(forId: i.operatingSystemFamilyId),
+                  groupUuid: i.deviceEnrollment.securityGroupUuid, groupName: i.deviceEnrollment.groupDisplayName,
+                  productIds: i.activatedProducts.map(\.productId), productNames: i.activatedProducts.map(\.productDisplayName),
+                  expireTime: i.expireTime, status: e.status, statusReason: e.statusReason)
+    }
+
+    /// Whole days until expiry at `now`, negative once expired (as `list` counts them).
+    public func daysLeft(at now: Timestamp) -> Int64? {
+        guard let expiry = expireTime else { return nil }
+        let diff = expiry.nanoseconds - now.nanoseconds
+        let day: Int64 = 86_400_000_000_000
+        return diff >= 0 ? diff / day : -((-diff + day - 1) / day)
+    }
+
+    /// The group as people name it: its display name, else its uuid, else `(no group)`.
+    public var groupLabel: String { ReportCoverage.label(name: groupName, key: groupUuid, none: "(no group)") }
+}
+
+/// How many usable installers one device group or product has, and until when.
+public struct ReportCoverage: Sendable, Equatable {
+    /// The group's uuid or the product's id (as text); empty for "no group".
+    public var key: String
+    public var name: String
+    /// Usable installers not expired at the report's time.
+    public var usable: Int
+    /// The soonest expiry among them.
+    public var nextExpiry: Timestamp?
+    /// The latest expiry among them: covered until then without a new installer.
+    public var coveredUntil: Timestamp?
+
+    public init(key: String, name: String, usable: Int, nextExpiry: Timestamp?, coveredUntil: Timestamp?) {
+        self.key = key
+        self.name = name
+        self.usable = usable
+        self.nextExpiry = nextExpiry
+        self.coveredUntil = coveredUntil
+    }
+
+    /// The name, else the key, else `none`.
+    public var label: String { Self.label(name: name, key: key, none: "(no group)") }
+
+    static func label(name: String, key: String, none: String) -> String {
+        !name.isEmpty ? name : (!key.isEmpty ? key : none)
+    }
+}
+
+/// Installers in the ledger by status.
+public struct ReportCounts: Sendable, Equatable {
+    public var usable = 0
+    public var unusable = 0
+    public var deleted = 0
+
+    public init(usable: Int = 0, unusable: Int = 0, deleted: Int = 0) {
+        self.usable = usable
+        self.unusable = unusable
+        self.deleted = deleted
+    }
+}
+
+/// What the ledger holds for a report, read in one consistent snapshot by
+/// ``Ledger/reportSnapshot(thresholds:format:at:includeUsable:)``.
+public struct ReportSnapshot: Sendable, Equatable {
+    /// The last successful sync, or reconcile that asked ESET, at or before now.
+    public var lastRefresh: Timestamp?
+    /// The previous report in the same format, before now.
+    public var previousReportAt: Timestamp?
+    /// Installers whose expiry falls in (window start, now] and that were usable until then.
+    public var expiredInWindow: [ReportInstaller]
+    /// Usable installers expiring in (now, now + warn], soonest first.
+    public var expiringWithinWarn: [ReportInstaller]
+    public var byGroup: [ReportCoverage]
+    public var byProduct: [ReportCoverage]
+    public var counts: ReportCounts
+    /// Every usable, not yet expired installer (only read for formats that list them all).
+    public var usable: [ReportInstaller]?
+
+    public init(lastRefresh: Timestamp? = nil, previousReportAt: Timestamp? = nil, expiredInWindow: [ReportInstaller] = [],
+                expiringWithinWarn: [ReportInstaller] = [], byGroup: [ReportCoverage] = [], byProduct: [ReportCoverage] = [],
+                counts: ReportCounts = ReportCounts(), usable: [ReportInstaller]? = nil) {
+        self.lastRefresh = lastRefresh
+        self.previousReportAt = previousReportAt
+        self.expiredInWindow = expiredInWindow
+        self.expiringWithinWarn = expiringWithinWarn
+        self.byGroup = byGroup
+        self.byProduct = byProduct
+        self.counts = counts
+        self.usable = usable
+    }
+}
+
+/// The nightly expiry report: its sections, the checks they raise, and the verdict.
+///
+/// Extending it: a new section (e.g. coverage gaps) is a stored property filled in
+/// ``make(snapshot:thresholds:now:)``, a ``ReportCheck`` appended to ``checks`` when it can
+/// raise the status (the verdict is always combined from every check, never decided
+/// ad hoc), and a block in each renderer; the JSON ``schemaVersion`` only changes when
+/// existing keys change meaning or go away.
+public struct ExpiryReport: Sendable, Equatable {
+    /// Version of the JSON keys; adding keys keeps it, changing or removing them bumps it.
+    public static let schemaVersion = 1
+    /// The window "expired since the previous report" covers on the very first report.
+    public static let firstReportLookback = LedgerDuration.days(1)
+
+    public var generatedAt: Timestamp
+    public var thresholds: ReportThresholds
+    /// False when the ledger could not be read: the report is then UNKNOWN and empty.
+    public var ledgerReadable: Bool
+    public var lastRefresh: Timestamp?
+    public var previousReportAt: Timestamp?
+    /// Where "expired since the previous report" starts: the previous report, or one day back.
+    public var windowStart: Timestamp
+    public var expiredSincePreviousReport: [ReportInstaller]
+    /// Usable installers expiring in (now, now + critical].
+    public var critical: [ReportInstaller]
+    /// Usable installers expiring in (now + critical, now + warn].
+    public var warning: [ReportInstaller]
+    public var byGroup: [ReportCoverage]
+    public var byProduct: [ReportCoverage]
+    public var counts: ReportCounts
+    /// Every usable installer (for the Prometheus per-installer gauge), when read.
+    public var usable: [ReportInstaller]?
+    /// Every check, in the order they are shown; the verdict is combined from all of them.
+    public var checks: [ReportCheck]
+
+    /// The verdict.
+    public var status: ReportStatus { ReportStatus.combined(checks.map(\.status)) }
+
+    /// The report for a snapshot of the ledger at `now`. Pure: no I/O, no clock.
+    ///
+    /// An installer expiring exactly at now + critical is CRITICAL, exactly at now + warn a
+    /// WARNING, exactly at now expired; a refresh exactly `maxSyncAge` old is still fresh.
+    public static func make(snapshot: ReportSnapshot, thresholds: ReportThresholds, now: Timestamp) -> ExpiryReport {
+        let d = ReportFormatting.duration
+        let criticalEnd = now.adding(thresholds.critical)
+        let warnEnd = now.adding(thresholds.warn)
+        let soon = snapshot.expiringWithinWarn.filter { i in i.expireTime.map { $0 > now && $0 <= warnEnd } ?? false }
+        let critical = soon.filter { $0.expireTime! <= criticalEnd }
+        let warning = soon.filter { $0.expireTime! > criticalEnd }
+        var report = ExpiryReport(
+            generatedAt: now, thresholds: thresholds, ledgerReadable: true, lastRefresh: snapshot.lastRefresh,
+            previousReportAt: snapshot.previousReportAt,
+            windowStart: snapshot.previousReportAt ?? now.subtracting(firstReportLookback),
+            expiredSincePreviousReport: snapshot.expiredInWindow, critical: critical, warning: warning,
+            byGroup: snapshot.byGroup, byProduct: snapshot.byProduct, counts: snapshot.counts, usable: snapshot.usable,
+            checks: [])
+        report.checks = [
+            freshnessCheck(lastRefresh: snapshot.lastRefresh, thresholds: thresholds, now: now),
+            countCheck(id: "expired", count: report.expiredSincePreviousReport.count, raises: .critical,
+                       what: "expired since the previous report",
+                       next: "create replacements where devices still need an installer ('installer-ledger gaps' shows groups left without one)"),
+            countCheck(id: "critical", count: critical.count, raises: .critical,
+                       what: "\(critical.count == 1 ? "expires" : "expire") within \(d(thresholds.critical))",
+                       next: "replace \(critical.count == 1 ? "it" : "them") now ('installer-ledger rotate --within \(d(thresholds.critical))')"),
+            countCheck(id: "warning", count: warning.count, raises: .warning,
+                       what: "\(warning.count == 1 ? "expires" : "expire") within \(d(thresholds.warn))",
+                       next: "plan \(warning.count == 1 ? "its" : "their") replacement ('installer-ledger rotate --within \(d(thresholds.warn))')"),
+        ]
+        return report
+    }
+
+    /// The report when the ledger cannot be read: UNKNOWN, with the reason.
+    public static func unavailable(reason: String, thresholds: ReportThresholds, now: Timestamp) -> ExpiryReport {
+        ExpiryReport(
+            generatedAt: now, thresholds: thresholds, ledgerReadable: false, lastRefresh: nil, previousReportAt: nil,
+            windowStart: now, expiredSincePreviousReport: [], critical: [], warning: [], byGroup: [], byProduct: [],
+            counts: ReportCounts(), usable: nil,
+            checks: [ReportCheck(id: "ledger", status: .unknown, message: reason)])
+    }
+
+    static func freshnessCheck(lastRefresh: Timestamp?, thresholds: ReportThresholds, now: Timestamp) -> ReportCheck {
+        guard let last = lastRefresh else {
+            return ReportCheck(id: "freshness", status: .unknown, message:
+                "no successful sync or reconcile with ESET is recorded, so the ledger may not know what ESET has; run 'installer-ledger sync'")
+        }
+        let age = LedgerDuration(nanoseconds: now.nanoseconds - last.nanoseconds)
+        guard age.nanoseconds <= thresholds.maxSyncAge.nanoseconds else {
+            return ReportCheck(id: "freshness", status: .unknown, message:
+                "the last successful sync or reconcile was \(ReportFormatting.age(age)) ago (\(last.rfc3339)), more than --max-sync-age \(ReportFormatting.duration(thresholds.maxSyncAge)); check the nightly job and run 'installer-ledger sync'")
+        }
+        return ReportCheck(id: "freshness", status: .ok,
+                           message: "last successful sync or reconcile \(ReportFormatting.age(age)) ago (\(last.rfc3339))")
+    }
+
+    static func countCheck(id: String, count: Int, raises: ReportStatus, what: String, next: String) -> ReportCheck {
+        let noun = count == 1 ? "installer" : "installers"
+        return count == 0
+            ? ReportCheck(id: id, status: .ok, message: "no installer \(what)")
+            : ReportCheck(id: id, status: raises, message: "\(count) \(noun) \(what); \(next)")
+    }
+
+    /// The one-line summary, e.g. `INSTALLERS WARNING - 0 expired since the previous report,
+    /// 0 expire within 7d, 2 more within 30d; 40 usable` (no performance data).
+    public var summary: String {
+        var text: String
+        if !ledgerReadable {
+            text = checks.map(\.message).joined(separator: "; ")
+        } else {
+            text = "\(expiredSincePreviousReport.count) expired since the previous report, "
+            text += "\(critical.count) \(critical.count == 1 ? "expires" : "expire") within \(ReportFormatting.duration(thresholds.critical)), "
+            text += "\(warning.count) more within \(ReportFormatting.duration(thresholds.warn)); \(counts.usable) usable"
+            let unknown = checks.filter { $0.status == .unknown }.map(\.message)
+            if !unknown.isEmpty { text = unknown.joined(separator: "; ") + "; " + text }
+        }
+        return "INSTALLERS \(status.word) - \(text)"
+    }
+
+    /// Monitoring-plugin performance data: `'label'=value;warn;crit` for each count, plus
+    /// the age of the last refresh in seconds (`U` when there is none).
+    public var performanceData: String {
+        guard ledgerReadable else { return "" }
+        var parts = [
+            "'expired'=\(expiredSincePreviousReport.count);;0",
+            "'critical'=\(critical.count);;0",
+            "'warning'=\(warning.count);0;",
+            "'usable'=\(counts.usable);;",
+        ]
+        if let last = lastRefresh {
+            parts.append("'sync_age'=\((generatedAt.nanoseconds - last.nanoseconds) / 1_000_000_000)s;;")
+        } else {
+            parts.append("'sync_age'=U;;")
+        }
+        return parts.joined(separator: " ")
+    }
+
+    /// The summary with performance data: the first line of the text format.
+    public var pluginLine: String {
+        let perf = performanceData
+        return perf.isEmpty ? summary : summary + " | " + perf
+    }
+}
+
+/// Small formatting shared by the report renderers.
+enum ReportFormatting {
+    /// A threshold as people write it: `7d` rather than `1w`, `26h`, `90m`.
+    static func duration(_ d: LedgerDuration) -> String {
+        let s = d.nanoseconds / 1_000_000_000
+        for (unit, f) in [("d", Int64(86_400)), ("h", 3600), ("m", 60)] where s != 0 && s % f == 0 {
+            return "\(s / f)\(unit)"
+        }
+        return "\(s)s"
+    }
+
+    /// A rough age for people: `45m`, `5h`, `3d 4h`.
+    static func age(_ d: LedgerDuration) -> String {
+        let s = max(0, d.nanoseconds / 1_000_000_000)
+        if s < 3600 { return "\(s / 60)m" }
+        if s < 86_400 { return "\(s / 3600)h" }
+        let h = s % 86_400 / 3600
+        return h == 0 ? "\(s / 86_400)d" : "\(s / 86_400)d \(h)h"
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import GRDB
+
+/// What can stop a report from reading the ledger or writing its output.
+public enum ReportError: Error, Equatable, Sendable {
+    /// There is no ledger file at the path (a report never creates one).
+    case ledgerMissing(path: String)
+    /// The output file could not be written.
+    case cannotWriteOutput(path: String, reason: String)
+}
+
+extension ReportError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .ledgerMissing(let path):
+            "there is no ledger at \(path); give the right --db (or INSTALLER_LEDGER_DB), or create it with 'installer-ledger sync' or 'import'"
+        case .cannotWriteOutput(let path, let reason):
+            "cannot write the report to \(path): \(reason); check that the folder exists and is writable"
+        }
+    }
+}
+
+// MARK: - Reading
+
+extension Ledger {
+    /// Opens an existing ledger for a report; unlike ``open(path:)`` it never creates one.
+    /// - Throws: `ReportError.ledgerMissing`, or `LedgerError` when it cannot be opened.
+    public static func openExisting(path: String) throws -> Ledger {
+        guard FileManager.default.fileExists(atPath: path) else { throw ReportError.ledgerMissing(path: path) }
+        return try open(path: path)
+    }
+
+    /// When the ledger last learned what ESET has: the last successful `sync`, or
+    /// `reconcile` that asked ESET (an `--offline` one does not), at or before `now`.
+    public func lastSuccessfulRefresh(at now: Timestamp) throws -> Timestamp? {
+        try dbWriter.read { db in try Self.lastSuccessfulRefresh(db, at: now) }
+    }
+
+    static func lastSuccessfulRefresh(_ db: Database, at now: Timestamp) throws -> Timestamp? {
+        try Int64.fetchOne(db, sql: """
+            SELECT max(finished_at) FROM runs WHERE succeeded = 1 AND finished_at <= ?
+              AND (kind = 'sync' OR (kind = 'reconcile' AND coalesce(json_extract(counts, '$.offline'), 0) = 0))
+            """, arguments: [now.nanoseconds]).map(Timestamp.init(nanoseconds:))
+    }
+
+    /// Everything a report needs, read in one consistent snapshot.
+    /// - Parameters:
+    ///   - format: the previous report is the previous one in the same format.
+    ///   - includeUsable: also read every usable installer (the Prometheus gauge lists them).
+    public func reportSnapshot(thresholds: ReportThresholds, format: String, at now: Timestamp,
+                               includeUsable: Bool = false) throws -> ReportSnapshot {
+        try dbWriter.read { db in
+            var s = ReportSnapshot()
+            s.lastRefresh = try Self.lastSuccessfulRefresh(db, at: now)
+            s.previousReportAt = try Int64.fetchOne(db, sql: """
+                SELECT max(generated_at) FROM report_runs WHERE format = ? AND generated_at < ?
+                """, arguments: [format, now.nanoseconds]).map(Timestamp.init(nanoseconds:))
+            let windowStart = s.previousReportAt ?? now.subtracting(ExpiryReport.firstReportLookback)
+            // Expired in the window and usable until then: not revoked or deleted before expiry.
+            s.expiredInWindow = try Self.reportInstallers(db, where: """
+                expire_time > ? AND expire_time <= ? AND (status = 'usable' OR status_changed_at >= expire_time)
+                """, arguments: [windowStart.nanoseconds, now.nanoseconds])
+            s.expiringWithinWarn = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ? AND expire_time <= ?",
+                                                             arguments: [now.nanoseconds, now.adding(thresholds.warn).nanoseconds])
+            if includeUsable {
+                s.usable = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ?", arguments: [now.nanoseconds])
+            }
+            s.byGroup = try Row.fetchAll(db, sql: ReportQueries.byGroup, arguments: [now.nanoseconds]).map(Self.coverage)
+            s.byProduct = try Row.fetchAll(db, sql: ReportQueries.byProduct, arguments: [now.nanoseconds]).map(Self.coverage)
+            // Counted from indexes, not by scanning every installer: usable and deleted have
+            // partial indexes (0003), count(*) reads the smallest index.
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers") ?? 0
+            s.counts.usable = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'usable'") ?? 0
+            s.counts.deleted = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'deleted'") ?? 0
+            s.counts.unusable = total - s.counts.usable - s.counts.deleted
+            return s
+        }
+    }
+
+    /// The installers matching a condition, soonest expiry first, with their products: only
+    /// the columns a report shows (the Prometheus format reads every usable installer).
+    static func reportInstallers(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [ReportInstaller] {
+        var result = [ReportInstaller]()
+        let cursor = try Row.fetchCursor(db, sql: """
+            SELECT uuid, display_name, os_family_id, security_group_uuid, group_display_name, expire_time, status, status_reason
+            FROM installers WHERE \(condition) ORDER BY expire_time, uuid
+            """, arguments: arguments)
+        var start = 0
+        while let row = try cursor.next() {
+            result.append(ReportInstaller(
+                uuid: row[0], displayName: row[1], operatingSystem: OperatingSystemFamily.word(forId: row[2]),
+                groupUuid: row[3], groupName: row[4], productIds: [], productNames: [],
+                expireTime: (row[5] as Int64?).map(Timestamp.init(nanoseconds:)),
+                status: InstallerStatus(rawValue: row[6]) ?? .unusable, statusReason: row[7]))
+            if result.count - start == 500 {
+                try attachProducts(db, to: &result[start...])
+                start = result.count
+            }
+        }
+        try attachProducts(db, to: &result[start...])
+        return result
+    }
+
+    /// Fills in the products of a batch of installers in one query.
+    static func attachProducts(_ db: Database, to batch: inout ArraySlice<ReportInstaller>) throws {
+        guard !batch.isEmpty else { return }
+        var index = [String: Int]()
+        for i in batch.indices { index[batch[i].uuid] = i }
+        let products = try Row.fetchCursor(db, sql: """
+            SELECT installer_uuid, product_id, product_display_name FROM activated_products
+            WHERE installer_uuid IN (\(databaseQuestionMarks(count: batch.count))) ORDER BY installer_uuid, position
+            """, arguments: StatementArguments(batch.map(\.uuid)))
+        while let row = try products.next() {
+            guard let i = index[row[0]] else { continue }
+            batch[i].productIds.append(row[1])
+            batch[i].productNames.append(row[2])
+        }
+    }
+
+    static func coverage(_ row: Row) -> ReportCoverage {
+        ReportCoverage(key: row[0] ?? "", name: row[1] ?? "", usable: row[2],
+                       nextExpiry: (row[3] as Int64?).map(Timestamp.init(nanoseconds:)),
+                       coveredUntil: (row[4] as Int64?).map(Timestamp.init(nanoseconds:)))
+    }
+}
+
+/// The report's aggregate queries, one `?` each: the report's now.
+enum ReportQueries {
+    /// Usable, not yet expired installers, always read through the covering partial index
+    /// `installers_usable_by_expiry` (0003): on a ledger that is mostly history the planner
+    /// would otherwise walk a group or product index over every installer (18 s instead of
+    /// a fraction of one on a million installers).
+    static let live = """
+        SELECT uuid, security_group_uuid, group_display_name, expire_time FROM installers
+        WHERE status = 'usable' AND expire_time > ?
+        UNION ALL
+        SELECT uuid, security_group_uuid, group_display_name, expire_time FROM installers
+        WHERE status = 'usable' AND expire_time IS NULL
+        """
+
+    /// Usable installers by device group: key, name, count, next expiry, covered until.
+    static let byGroup = """
+        SELECT security_group_uuid, max(group_display_name), count(*), min(expire_time), max(expire_time)
+        FROM (\(live)) GROUP BY security_group_uuid ORDER BY 2 COLLATE NOCASE, 1
+        """
+
+    /// Usable installers by product; CROSS JOIN keeps the usable installers as the outer loop.
+    static let byProduct = """
+        SELECT CAST(p.product_id AS TEXT), max(p.product_display_name), count(DISTINCT i.uuid), min(i.expire_time), max(i.expire_time)
+        FROM (\(live)) i CROSS JOIN activated_products p ON p.installer_uuid = i.uuid
+        GROUP BY p.product_id ORDER BY 2 COLLATE NOCASE, p.product_id
+        """
+}
+
+// MARK: - Recording
+
+extension Ledger {
+    /// Records a report run, so the next report in the same format knows where "expired
+    /// since the previous report" starts. An unreadable-ledger report is never recorded.
+    public func recordReport(_ report: ExpiryReport, format: String) throws {
+        guard report.ledgerReadable else { return }
+        let counts = JSONValue.object(JSONObject(
+            keys: ["expired", "critical", "warning", "usable"],
+            values: [.int(Int64(report.expiredSincePreviousReport.count)), .int(Int64(report.critical.count)),
+                     .int(Int64(report.warning.count)), .int(Int64(report.counts.usable))])).jsonText
+        try dbWriter.write { db in
+            try db.execute(sql: """
+                INSERT INTO report_runs (format, generated_at, window_start, status, counts) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [format, report.generatedAt.nanoseconds, report.windowStart.nanoseconds,
+                                 report.status.rawValue, counts])
+        }
+    }
+}

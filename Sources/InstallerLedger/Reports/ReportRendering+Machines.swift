@@ -1,0 +1,130 @@
+// MARK: - JSON
+
+extension ReportRendering {
+    /// JSON with stable keys (README "report --format json"); ``ExpiryReport/schemaVersion``
+    /// changes only when an existing key changes meaning or goes away.
+    public static func json(_ r: ExpiryReport) -> String {
+        var o = JSONObject()
+        o.append("schemaVersion", .int(Int64(ExpiryReport.schemaVersion)))
+        o.append("status", .string(r.status.rawValue))
+        o.append("exitCode", .int(Int64(r.status.exitCode)))
+        o.append("summary", .string(r.summary))
+        o.append("generatedAt", .string(r.generatedAt.rfc3339))
+        o.append("thresholds", .object(JSONObject(
+            keys: ["warn", "critical", "maxSyncAge"],
+            values: [.string(ReportFormatting.duration(r.thresholds.warn)), .string(ReportFormatting.duration(r.thresholds.critical)),
+                     .string(ReportFormatting.duration(r.thresholds.maxSyncAge))])))
+        o.append("ledgerReadable", .bool(r.ledgerReadable))
+        o.append("lastSuccessfulRefresh", .optionalString(r.lastRefresh?.rfc3339))
+        o.append("previousReportAt", .optionalString(r.previousReportAt?.rfc3339))
+        o.append("windowStart", .string(r.windowStart.rfc3339))
+        o.append("checks", .array(r.checks.map { c in
+            .object(JSONObject(keys: ["id", "status", "message"], values: [.string(c.id), .string(c.status.rawValue), .string(c.message)]))
+        }))
+        o.append("expiredSincePreviousReport", .array(r.expiredSincePreviousReport.map { installerJSON($0, r) }))
+        o.append("critical", .array(r.critical.map { installerJSON($0, r) }))
+        o.append("warning", .array(r.warning.map { installerJSON($0, r) }))
+        o.append("byGroup", .array(r.byGroup.map { coverageJSON($0, keyName: "groupUuid", nameName: "groupDisplayName", numericKey: false) }))
+        o.append("byProduct", .array(r.byProduct.map { coverageJSON($0, keyName: "productId", nameName: "productDisplayName", numericKey: true) }))
+        o.append("counts", .object(JSONObject(
+            keys: ["usable", "unusable", "deleted"],
+            values: [.int(Int64(r.counts.usable)), .int(Int64(r.counts.unusable)), .int(Int64(r.counts.deleted))])))
+        return JSONValue.object(o).jsonText + "\n"
+    }
+
+    static func installerJSON(_ i: ReportInstaller, _ r: ExpiryReport) -> JSONValue {
+        var o = JSONObject()
+        o.append("uuid", .string(i.uuid))
+        o.append("displayName", .string(i.displayName))
+        o.append("os", .string(i.operatingSystem))
+        o.append("groupUuid", .string(i.groupUuid))
+        o.append("groupDisplayName", .string(i.groupName))
+        o.append("productIds", .array(i.productIds.map(JSONValue.int)))
+        o.append("products", .array(i.productNames.map(JSONValue.string)))
+        o.append("expireTime", .optionalString(i.expireTime?.rfc3339))
+        o.append("daysLeft", i.daysLeft(at: r.generatedAt).map(JSONValue.int) ?? .null)
+        o.append("status", .string(i.status.rawValue))
+        o.append("statusReason", .optionalString(i.statusReason))
+        return .object(o)
+    }
+
+    static func coverageJSON(_ c: ReportCoverage, keyName: String, nameName: String, numericKey: Bool) -> JSONValue {
+        var o = JSONObject()
+        o.append(keyName, numericKey ? (Int64(c.key).map(JSONValue.int) ?? .string(c.key)) : .string(c.key))
+        o.append(nameName, .string(c.name))
+        o.append("usable", .int(Int64(c.usable)))
+        o.append("nextExpiry", .optionalString(c.nextExpiry?.rfc3339))
+        o.append("coveredUntil", .optionalString(c.coveredUntil?.rfc3339))
+        return .object(o)
+    }
+}
+
+// MARK: - Prometheus
+
+extension ReportRendering {
+    /// The node_exporter textfile-collector format: the verdict, counts by status and
+    /// section, the last refresh, and one expiry gauge per usable installer with
+    /// uuid/name/group/product/os labels. No download URLs.
+    public static func prometheus(_ r: ExpiryReport) -> String {
+        var out = ""
+        func metric(_ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: String)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+            for s in samples {
+                out += name
+                if !s.labels.isEmpty {
+                    out += "{" + s.labels.map { "\($0.0)=\"\(promEscaped($0.1))\"" }.joined(separator: ",") + "}"
+                }
+                out += " \(s.value)\n"
+            }
+        }
+        metric("installer_ledger_report_status", "Verdict of the expiry report: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+               [([], String(r.status.exitCode))])
+        metric("installer_ledger_report_timestamp_seconds", "When the report was made (Unix time).",
+               [([], String(r.generatedAt.seconds))])
+        metric("installer_ledger_ledger_readable", "1 when the ledger could be read, 0 when not (the report is then UNKNOWN).",
+               [([], r.ledgerReadable ? "1" : "0")])
+        guard r.ledgerReadable else { return out }
+        metric("installer_ledger_last_successful_sync_timestamp_seconds",
+               "Last successful sync, or reconcile that asked ESET (Unix time; 0 when there was none).",
+               [([], String(r.lastRefresh?.seconds ?? 0))])
+        metric("installer_ledger_installers", "Installers in the ledger by status.", [
+            ([("status", "usable")], String(r.counts.usable)),
+            ([("status", "unusable")], String(r.counts.unusable)),
+            ([("status", "deleted")], String(r.counts.deleted)),
+        ])
+        metric("installer_ledger_report_installers",
+               "Installers in each report section: expired since the previous report, critical, warning.", [
+            ([("section", "expired")], String(r.expiredSincePreviousReport.count)),
+            ([("section", "critical")], String(r.critical.count)),
+            ([("section", "warning")], String(r.warning.count)),
+        ])
+        metric("installer_ledger_report_thresholds_seconds", "The report's thresholds.", [
+            ([("threshold", "warn")], String(r.thresholds.warn.nanoseconds / 1_000_000_000)),
+            ([("threshold", "critical")], String(r.thresholds.critical.nanoseconds / 1_000_000_000)),
+            ([("threshold", "max_sync_age")], String(r.thresholds.maxSyncAge.nanoseconds / 1_000_000_000)),
+        ])
+        let installers = (r.usable ?? r.critical + r.warning).filter { $0.expireTime != nil }
+        metric("installer_ledger_installer_expiry_timestamp_seconds", "Expiry of each usable installer (Unix time).",
+               installers.map { i in
+                   ([("uuid", i.uuid), ("name", i.displayName), ("group", i.groupLabel), ("group_uuid", i.groupUuid),
+                     ("product", products(i)), ("os", i.operatingSystem)], String(i.expireTime!.seconds))
+               })
+        return out
+    }
+
+    /// A label value escaped as the exposition format wants: `\\`, `\"`, `\n`.
+    static func promEscaped(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
+        var out = ""
+        for c in s {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            case "\r": out += "\\n"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}
