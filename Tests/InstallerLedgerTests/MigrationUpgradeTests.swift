@@ -79,6 +79,9 @@ import LedgerMigrations
                         """, arguments: [successor])
                     try db.execute(sql: "INSERT INTO runs (kind, started_at, finished_at, succeeded, counts, message) VALUES ('sync', 1, 2, 1, '{\"seen\": 2}', NULL)")
                 }
+                if tables.contains("report_runs") {
+                    try db.execute(sql: "INSERT INTO report_runs (format, generated_at, window_start, status, counts) VALUES ('text', 5, 1, 'warning', '{\"warning\": 1}')")
+                }
                 if tables.contains("successions") {
                     try db.execute(sql: "INSERT INTO successions (predecessor_uuid, successor_uuid, linked_at, source, creation_local_id, handed_over_at) VALUES (?, ?, 4, 'rotate', 'c0ffee00-0000-4000-8000-000000000001', NULL)",
                                    arguments: [uuid, successor])
