@@ -174,7 +174,6 @@ public struct ReportSnapshot: Sendable, Equatable {
     public init(lastRefresh: Timestamp? = nil, previousReportAt: Timestamp? = nil, expiredInWindow: [ReportInstaller] = [],
                 expiringWithinWarn: [ReportInstaller] = [], byGroup: [ReportCoverage] = [], byProduct: [ReportCoverage] = [],
                 counts: ReportCounts = ReportCounts(), usable: [ReportInstaller]? = nil, coverageGaps: CoverageGaps? = nil) {
-        self.coverageGaps = coverageGaps
         self.lastRefresh = lastRefresh
         self.previousReportAt = previousReportAt
         self.expiredInWindow = expiredInWindow
@@ -183,6 +182,7 @@ public struct ReportSnapshot: Sendable, Equatable {
         self.byProduct = byProduct
         self.counts = counts
         self.usable = usable
+        self.coverageGaps = coverageGaps
     }
 }
 
