@@ -73,6 +73,8 @@ extension Ledger {
             s.counts.usable = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'usable'") ?? 0
             s.counts.deleted = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'deleted'") ?? 0
             s.counts.unusable = total - s.counts.usable - s.counts.deleted
+            // Groups and products left without a usable installer by now + warn, in the same read.
+            s.coverageGaps = try Self.coverageGaps(db, at: now.adding(thresholds.warn))
             return s
         }
     }
@@ -160,9 +162,10 @@ extension Ledger {
     public func recordReport(_ report: ExpiryReport, format: String) throws {
         guard report.ledgerReadable else { return }
         let counts = JSONValue.object(JSONObject(
-            keys: ["expired", "critical", "warning", "usable"],
+            keys: ["expired", "critical", "warning", "usable", "gaps"],
             values: [.int(Int64(report.expiredSincePreviousReport.count)), .int(Int64(report.critical.count)),
-                     .int(Int64(report.warning.count)), .int(Int64(report.counts.usable))])).jsonText
+                     .int(Int64(report.warning.count)), .int(Int64(report.counts.usable)),
+                     .int(Int64(report.coverageGaps.gaps.count))])).jsonText
         try dbWriter.write { db in
             try db.execute(sql: """
                 INSERT INTO report_runs (format, generated_at, window_start, status, counts) VALUES (?, ?, ?, ?, ?)
