@@ -141,13 +141,23 @@ import Testing
             #expect(!ReportRendering.render(before, as: format).contains("download.sandbox.invalid"))
         }
 
-        // rotate --within 30d: every group covered again; the replaced installers still expire
-        // within --warn, so the expiry check alone keeps it a WARNING until they are revoked.
+        // rotate --within 30d: every group covered again, and the replaced installers (each
+        // with a usable successor) no longer count as expiring: the report is OK.
         let rotated = try await w.rotation().run(try w.plan(RotationSelection(within: .days(30))))
         #expect(rotated.created == 3)
         let covered = try report(critical: .days(20))
         #expect(covered.coverageGaps.isEmpty && gapsCheck(covered) == .ok)
-        #expect(covered.checks.filter { $0.status != .ok }.map(\.id) == ["critical"])
+        #expect(covered.status == .ok && covered.status.exitCode == 0, "\(covered.checks)")
+        #expect(covered.critical.isEmpty && covered.warning.isEmpty)
+
+        // The replaced ones expiring later is not news either: with a report recorded now,
+        // the next one 20 days on (after all three expired) raises no "expired since".
+        try w.ledger.recordReport(covered, format: "text")
+        let later = w.now().adding(.days(20)), defaults = ReportThresholds()
+        let afterExpiry = ExpiryReport.make(
+            snapshot: try w.ledger.reportSnapshot(thresholds: defaults, format: "text", at: later), thresholds: defaults, now: later)
+        #expect(afterExpiry.previousReportAt == covered.generatedAt)
+        #expect(afterExpiry.expiredSincePreviousReport.isEmpty, "\(afterExpiry.checks)")
 
         // rotate --within 30d --delete-old: the predecessors are revoked, the report is OK.
         let revoked = try await w.rotation().run(try w.plan(RotationSelection(within: .days(30)), deleteOld: true))

@@ -47,6 +47,12 @@ extension Ledger {
     /// - Parameters:
     ///   - format: the previous report is the previous one in the same format.
     ///   - includeUsable: also read every usable installer (the Prometheus gauge lists them).
+    /// SQL: the installer has no usable successor.
+    static let notReplaced = """
+        NOT EXISTS (SELECT 1 FROM successions s JOIN installers n ON n.uuid = s.successor_uuid
+                    WHERE s.predecessor_uuid = installers.uuid AND n.status = 'usable')
+        """
+
     public func reportSnapshot(thresholds: ReportThresholds, format: String, at now: Timestamp,
                                includeUsable: Bool = false) throws -> ReportSnapshot {
         try dbWriter.read { db in
@@ -57,10 +63,13 @@ extension Ledger {
                 """, arguments: [format, now.nanoseconds]).map(Timestamp.init(nanoseconds:))
             let windowStart = s.previousReportAt ?? now.subtracting(ExpiryReport.firstReportLookback)
             // Expired in the window and usable until then: not revoked or deleted before expiry.
+            // An installer already replaced by a usable successor (`rotate`) needs nothing
+            // more from anyone, so it raises neither the expiry checks nor the alarm.
             s.expiredInWindow = try Self.reportInstallers(db, where: """
                 expire_time > ? AND expire_time <= ? AND (status = 'usable' OR status_changed_at >= expire_time)
+                AND \(Self.notReplaced)
                 """, arguments: [windowStart.nanoseconds, now.nanoseconds])
-            s.expiringWithinWarn = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ? AND expire_time <= ?",
+            s.expiringWithinWarn = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ? AND expire_time <= ? AND \(Self.notReplaced)",
                                                              arguments: [now.nanoseconds, now.adding(thresholds.warn).nanoseconds])
             if includeUsable {
                 s.usable = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ?", arguments: [now.nanoseconds])
