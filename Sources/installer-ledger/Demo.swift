@@ -100,9 +100,12 @@ struct DemoWalkthrough {
         DemoStep("What expires within 30 days", ["list", "--expiring-within", "30d"]),
         DemoStep("One installer in full (the download URL is a secret)", ["show", "{installer}"]),
         DemoStep("Its history", ["history", "{installer}"]),
-        // More steps go here, one line each, e.g.:
-        // DemoStep("The expiry report for cron", ["report"], expectedStatus: [0, 1, 2]),
-        // DemoStep("CSV for auditors", ["export", "--output", "{dir}/installers.csv"]),
+        DemoStep("Mark what stopped working: expired by the clock, unusable or gone at ESET", ["reconcile"], api: true),
+        DemoStep("The nightly report for cron: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", ["report"], expectedStatus: [0, 1, 2]),
+        DemoStep("Which groups and products will have no usable installer in 30 days", ["gaps"]),
+        DemoStep("Replace what expires within 30 days, with the same settings (preview)", ["rotate", "--within", "30d", "--dry-run"], api: true),
+        DemoStep("CSV for auditors, with a SHA-256 manifest beside it", ["export", "--output", "{dir}/installers.csv"]),
+        DemoStep("The manifest", ["cat", "{dir}/installers.csv.sha256"]),
     ]
 
     static let plan = """

@@ -7,9 +7,12 @@ extension InstallerLedgerCommand {
             abstract: "The expiry report for cron and monitoring: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
             discussion: """
                 Sections: installers expired since the previous report (in the same format), usable ones \
-                expiring within --critical and within --warn, and usable installers by device group and by \
-                product (how many, and until when). Exit 2 when something expires within --critical or has \
-                expired since the previous report, 1 when something expires within --warn, 3 (UNKNOWN) when \
+                expiring within --critical and within --warn, coverage gaps (device groups and products \
+                without a usable installer by now + --warn, as 'gaps' lists them), and usable installers by \
+                device group and by product (how many, and until when). Exit 2 when something expires within \
+                --critical or has expired since the previous report, or a group or product is without a \
+                usable installer within --critical; 1 when something expires, or a group or product is left \
+                without one, within --warn; 3 (UNKNOWN) when \
                 the ledger cannot be read or the last successful sync (or reconcile that asked ESET) is older \
                 than --max-sync-age or absent: "cannot tell" never reads as fine. A report never creates a \
                 ledger, and never shows download URLs.

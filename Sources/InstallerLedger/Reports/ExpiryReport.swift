@@ -97,7 +97,12 @@ public struct ReportInstaller: Sendable, Equatable {
     /// Whole days until expiry at `now`, negative once expired (as `list` counts them).
     public func daysLeft(at now: Timestamp) -> Int64? {
         guard let expiry = expireTime else { return nil }
-        let diff = expiry.nanoseconds - now.nanoseconds
+        return Self.wholeDays(from: now, to: expiry)
+    }
+
+    /// Whole days from `now` to `date`, rounded towards the past (negative once `date` is past).
+    static func wholeDays(from now: Timestamp, to date: Timestamp) -> Int64 {
+        let diff = date.nanoseconds - now.nanoseconds
         let day: Int64 = 86_400_000_000_000
         return diff >= 0 ? diff / day : -((-diff + day - 1) / day)
     }
@@ -163,10 +168,12 @@ public struct ReportSnapshot: Sendable, Equatable {
     public var counts: ReportCounts
     /// Every usable, not yet expired installer (only read for formats that list them all).
     public var usable: [ReportInstaller]?
+    /// Groups and products without a usable installer at now + warn (`nil`: none known).
+    public var coverageGaps: CoverageGaps?
 
     public init(lastRefresh: Timestamp? = nil, previousReportAt: Timestamp? = nil, expiredInWindow: [ReportInstaller] = [],
                 expiringWithinWarn: [ReportInstaller] = [], byGroup: [ReportCoverage] = [], byProduct: [ReportCoverage] = [],
-                counts: ReportCounts = ReportCounts(), usable: [ReportInstaller]? = nil) {
+                counts: ReportCounts = ReportCounts(), usable: [ReportInstaller]? = nil, coverageGaps: CoverageGaps? = nil) {
         self.lastRefresh = lastRefresh
         self.previousReportAt = previousReportAt
         self.expiredInWindow = expiredInWindow
@@ -175,12 +182,13 @@ public struct ReportSnapshot: Sendable, Equatable {
         self.byProduct = byProduct
         self.counts = counts
         self.usable = usable
+        self.coverageGaps = coverageGaps
     }
 }
 
 /// The nightly expiry report: its sections, the checks they raise, and the verdict.
 ///
-/// Extending it: a new section (e.g. coverage gaps) is a stored property filled in
+/// Extending it: a new section (as coverage gaps) is a stored property filled in
 /// ``make(snapshot:thresholds:now:)``, a ``ReportCheck`` appended to ``checks`` when it can
 /// raise the status (the verdict is always combined from every check, never decided
 /// ad hoc), and a block in each renderer; the JSON ``schemaVersion`` only changes when
@@ -209,6 +217,9 @@ public struct ExpiryReport: Sendable, Equatable {
     public var counts: ReportCounts
     /// Every usable installer (for the Prometheus per-installer gauge), when read.
     public var usable: [ReportInstaller]?
+    /// Device groups and products with no usable installer at now + warn (`at`), soonest gap
+    /// first; those whose gap starts by now + critical are ``criticalGaps``.
+    public var coverageGaps: CoverageGaps
     /// Every check, in the order they are shown; the verdict is combined from all of them.
     public var checks: [ReportCheck]
 
@@ -232,7 +243,9 @@ public struct ExpiryReport: Sendable, Equatable {
             windowStart: snapshot.previousReportAt ?? now.subtracting(firstReportLookback),
             expiredSincePreviousReport: snapshot.expiredInWindow, critical: critical, warning: warning,
             byGroup: snapshot.byGroup, byProduct: snapshot.byProduct, counts: snapshot.counts, usable: snapshot.usable,
+            coverageGaps: snapshot.coverageGaps ?? CoverageGaps(at: warnEnd, groupsWatched: 0, productsWatched: 0, gaps: []),
             checks: [])
+        let gaps = report.coverageGaps.gaps.count, criticalGaps = report.criticalGaps.count
         report.checks = [
             freshnessCheck(lastRefresh: snapshot.lastRefresh, thresholds: thresholds, now: now),
             countCheck(id: "expired", count: report.expiredSincePreviousReport.count, raises: .critical,
@@ -244,6 +257,7 @@ public struct ExpiryReport: Sendable, Equatable {
             countCheck(id: "warning", count: warning.count, raises: .warning,
                        what: "\(warning.count == 1 ? "expires" : "expire") within \(d(thresholds.warn))",
                        next: "plan \(warning.count == 1 ? "its" : "their") replacement ('installer-ledger rotate --within \(d(thresholds.warn))')"),
+            gapsCheck(gaps: gaps, critical: criticalGaps, thresholds: thresholds),
         ]
         return report
     }
@@ -253,7 +267,7 @@ public struct ExpiryReport: Sendable, Equatable {
         ExpiryReport(
             generatedAt: now, thresholds: thresholds, ledgerReadable: false, lastRefresh: nil, previousReportAt: nil,
             windowStart: now, expiredSincePreviousReport: [], critical: [], warning: [], byGroup: [], byProduct: [],
-            counts: ReportCounts(), usable: nil,
+            counts: ReportCounts(), usable: nil, coverageGaps: CoverageGaps(at: now, groupsWatched: 0, productsWatched: 0, gaps: []),
             checks: [ReportCheck(id: "ledger", status: .unknown, message: reason)])
     }
 
@@ -271,6 +285,29 @@ public struct ExpiryReport: Sendable, Equatable {
                            message: "last successful sync or reconcile \(ReportFormatting.age(age)) ago (\(last.rfc3339))")
     }
 
+    /// The gaps that start by now + critical: groups or products already without a usable
+    /// installer, or whose last one stops within `--critical`.
+    public var criticalGaps: [CoverageGap] { coverageGaps.starting(by: generatedAt.adding(thresholds.critical)) }
+
+    /// `gaps`: CRITICAL when a group or product is, or within `--critical` will be, without a
+    /// usable installer; WARNING when one will be within `--warn`.
+    static func gapsCheck(gaps: Int, critical: Int, thresholds: ReportThresholds) -> ReportCheck {
+        let d = ReportFormatting.duration
+        guard gaps > 0 else {
+            return ReportCheck(id: "gaps", status: .ok, message:
+                "every device group and product keeps a usable installer for \(d(thresholds.warn))")
+        }
+        let noun = { (n: Int) in n == 1 ? "device group or product" : "device groups or products" }
+        if critical > 0 {
+            return ReportCheck(id: "gaps", status: .critical, message:
+                "\(critical) \(noun(critical)) \(critical == 1 ? "has" : "have") no usable installer within \(d(thresholds.critical))"
+                + (gaps > critical ? " (\(gaps) within \(d(thresholds.warn)))" : "")
+                + "; replace expiring installers now ('installer-ledger rotate --within \(d(thresholds.warn))') and create one where none is left ('installer-ledger gaps')")
+        }
+        return ReportCheck(id: "gaps", status: .warning, message:
+            "\(gaps) \(noun(gaps)) will have no usable installer within \(d(thresholds.warn)); plan replacements ('installer-ledger rotate --within \(d(thresholds.warn))')")
+    }
+
     static func countCheck(id: String, count: Int, raises: ReportStatus, what: String, next: String) -> ReportCheck {
         let noun = count == 1 ? "installer" : "installers"
         return count == 0
@@ -279,7 +316,8 @@ public struct ExpiryReport: Sendable, Equatable {
     }
 
     /// The one-line summary, e.g. `INSTALLERS WARNING - 0 expired since the previous report,
-    /// 0 expire within 7d, 2 more within 30d; 40 usable` (no performance data).
+    /// 0 expire within 7d, 2 more within 30d; 1 coverage gap within 30d (0 within 7d); 40 usable`
+    /// (no performance data).
     public var summary: String {
         var text: String
         if !ledgerReadable {
@@ -287,7 +325,11 @@ public struct ExpiryReport: Sendable, Equatable {
         } else {
             text = "\(expiredSincePreviousReport.count) expired since the previous report, "
             text += "\(critical.count) \(critical.count == 1 ? "expires" : "expire") within \(ReportFormatting.duration(thresholds.critical)), "
-            text += "\(warning.count) more within \(ReportFormatting.duration(thresholds.warn)); \(counts.usable) usable"
+            text += "\(warning.count) more within \(ReportFormatting.duration(thresholds.warn)); "
+            let gaps = coverageGaps.gaps.count
+            text += "\(gaps) coverage \(gaps == 1 ? "gap" : "gaps") within \(ReportFormatting.duration(thresholds.warn))"
+            if gaps > 0 { text += " (\(criticalGaps.count) within \(ReportFormatting.duration(thresholds.critical)))" }
+            text += "; \(counts.usable) usable"
             let unknown = checks.filter { $0.status == .unknown }.map(\.message)
             if !unknown.isEmpty { text = unknown.joined(separator: "; ") + "; " + text }
         }
@@ -302,6 +344,8 @@ public struct ExpiryReport: Sendable, Equatable {
             "'expired'=\(expiredSincePreviousReport.count);;0",
             "'critical'=\(critical.count);;0",
             "'warning'=\(warning.count);0;",
+            "'gaps'=\(coverageGaps.gaps.count);0;",
+            "'gaps_critical'=\(criticalGaps.count);;0",
             "'usable'=\(counts.usable);;",
         ]
         if let last = lastRefresh {

@@ -47,6 +47,12 @@ extension Ledger {
     /// - Parameters:
     ///   - format: the previous report is the previous one in the same format.
     ///   - includeUsable: also read every usable installer (the Prometheus gauge lists them).
+    /// SQL: the installer has no usable successor.
+    static let notReplaced = """
+        NOT EXISTS (SELECT 1 FROM successions s JOIN installers n ON n.uuid = s.successor_uuid
+                    WHERE s.predecessor_uuid = installers.uuid AND n.status = 'usable')
+        """
+
     public func reportSnapshot(thresholds: ReportThresholds, format: String, at now: Timestamp,
                                includeUsable: Bool = false) throws -> ReportSnapshot {
         try dbWriter.read { db in
@@ -57,10 +63,13 @@ extension Ledger {
                 """, arguments: [format, now.nanoseconds]).map(Timestamp.init(nanoseconds:))
             let windowStart = s.previousReportAt ?? now.subtracting(ExpiryReport.firstReportLookback)
             // Expired in the window and usable until then: not revoked or deleted before expiry.
+            // An installer already replaced by a usable successor (`rotate`) needs nothing
+            // more from anyone, so it raises neither the expiry checks nor the alarm.
             s.expiredInWindow = try Self.reportInstallers(db, where: """
                 expire_time > ? AND expire_time <= ? AND (status = 'usable' OR status_changed_at >= expire_time)
+                AND \(Self.notReplaced)
                 """, arguments: [windowStart.nanoseconds, now.nanoseconds])
-            s.expiringWithinWarn = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ? AND expire_time <= ?",
+            s.expiringWithinWarn = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ? AND expire_time <= ? AND \(Self.notReplaced)",
                                                              arguments: [now.nanoseconds, now.adding(thresholds.warn).nanoseconds])
             if includeUsable {
                 s.usable = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ?", arguments: [now.nanoseconds])
@@ -73,6 +82,8 @@ extension Ledger {
             s.counts.usable = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'usable'") ?? 0
             s.counts.deleted = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'deleted'") ?? 0
             s.counts.unusable = total - s.counts.usable - s.counts.deleted
+            // Groups and products left without a usable installer by now + warn, in the same read.
+            s.coverageGaps = try Self.coverageGaps(db, at: now.adding(thresholds.warn))
             return s
         }
     }
@@ -160,9 +171,10 @@ extension Ledger {
     public func recordReport(_ report: ExpiryReport, format: String) throws {
         guard report.ledgerReadable else { return }
         let counts = JSONValue.object(JSONObject(
-            keys: ["expired", "critical", "warning", "usable"],
+            keys: ["expired", "critical", "warning", "usable", "gaps"],
             values: [.int(Int64(report.expiredSincePreviousReport.count)), .int(Int64(report.critical.count)),
-                     .int(Int64(report.warning.count)), .int(Int64(report.counts.usable))])).jsonText
+                     .int(Int64(report.warning.count)), .int(Int64(report.counts.usable)),
+                     .int(Int64(report.coverageGaps.gaps.count))])).jsonText
         try dbWriter.write { db in
             try db.execute(sql: """
                 INSERT INTO report_runs (format, generated_at, window_start, status, counts) VALUES (?, ?, ?, ?, ?)

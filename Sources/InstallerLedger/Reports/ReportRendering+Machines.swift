@@ -26,6 +26,8 @@ extension ReportRendering {
         o.append("warning", .array(r.warning.map { installerJSON($0, r) }))
         o.append("byGroup", .array(r.byGroup.map { coverageJSON($0, keyName: "groupUuid", nameName: "groupDisplayName", numericKey: false) }))
         o.append("byProduct", .array(r.byProduct.map { coverageJSON($0, keyName: "productId", nameName: "productDisplayName", numericKey: true) }))
+        // The same objects as `gaps --format json`: kind, id, name, at, coveredUntil, lastInstaller.
+        o.append("coverageGaps", .array(r.coverageGaps.gaps.map { .object(CoverageGapColumns.jsonObject($0, at: r.coverageGaps.at)) }))
         o.append("counts", .object(JSONObject(
             keys: ["usable", "unusable", "deleted"],
             values: [.int(Int64(r.counts.usable)), .int(Int64(r.counts.unusable)), .int(Int64(r.counts.deleted))])))
@@ -63,8 +65,8 @@ extension ReportRendering {
 
 extension ReportRendering {
     /// The node_exporter textfile-collector format: the verdict, counts by status and
-    /// section, the last refresh, and one expiry gauge per usable installer with
-    /// uuid/name/group/product/os labels. No download URLs.
+    /// section, the last refresh, coverage gaps (counts, and when each starts), and one
+    /// expiry gauge per usable installer with uuid/name/group/product/os labels. No download URLs.
     public static func prometheus(_ r: ExpiryReport) -> String {
         var out = ""
         func metric(_ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: String)]) {
@@ -103,6 +105,18 @@ extension ReportRendering {
             ([("threshold", "critical")], String(r.thresholds.critical.nanoseconds / 1_000_000_000)),
             ([("threshold", "max_sync_age")], String(r.thresholds.maxSyncAge.nanoseconds / 1_000_000_000)),
         ])
+        let kinds = CoverageGap.Kind.allCases
+        metric("installer_ledger_coverage_gaps", "Device groups and products without a usable installer by now + warn.",
+               kinds.map { k in ([("kind", k.rawValue)], String(r.coverageGaps.gaps.filter { $0.kind == k }.count)) })
+        metric("installer_ledger_coverage_gaps_critical",
+               "Of those, the ones without a usable installer by now + critical (already, or their last one stops by then).",
+               kinds.map { k in ([("kind", k.rawValue)], String(r.criticalGaps.filter { $0.kind == k }.count)) })
+        metric("installer_ledger_coverage_gap_covered_until_timestamp_seconds",
+               "When each coverage gap starts: its last usable installer's end (Unix time).",
+               r.coverageGaps.gaps.map { g in
+                   ([("kind", g.kind.rawValue), ("id", g.id), ("name", g.name), ("last_installer_uuid", g.lastInstaller.uuid),
+                     ("last_installer", g.lastInstaller.displayName)], String(g.coveredUntil.seconds))
+               })
         let installers = (r.usable ?? r.critical + r.warning).filter { $0.expireTime != nil }
         metric("installer_ledger_installer_expiry_timestamp_seconds", "Expiry of each usable installer (Unix time).",
                installers.map { i in

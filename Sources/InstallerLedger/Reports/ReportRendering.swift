@@ -30,6 +30,17 @@ public enum ReportRendering {
 
     static func products(_ i: ReportInstaller) -> String { i.productNames.joined(separator: "; ") }
 
+    /// The title of the coverage-gaps section.
+    static func gapsTitle(_ r: ExpiryReport) -> String {
+        "Coverage gaps: device groups and products without a usable installer by \(r.coverageGaps.at.rfc3339)"
+    }
+
+    /// A gap's last installer as people read it: short id and name (never its download URL).
+    static func lastInstaller(_ g: CoverageGap) -> String { String(g.lastInstaller.uuid.prefix(8)) + " " + g.lastInstaller.displayName }
+
+    /// A gapped group or product: its name, else its id, else `(no group)`.
+    static func gapLabel(_ g: CoverageGap) -> String { ReportCoverage.label(name: g.name, key: g.id, none: "(no group)") }
+
     // MARK: - Text
 
     /// The cron e-mail: the monitoring-plugin line first, then readable sections.
@@ -53,6 +64,13 @@ public enum ReportRendering {
                 let days = i.daysLeft(at: r.generatedAt).map(String.init) ?? "-"
                 out += "  " + fit(minute(i.expireTime), 18) + fit(days, 6) + fit(String(i.uuid.prefix(8)), 10)
                     + fit(i.displayName, 28) + fit(i.groupLabel, 22) + fit(i.operatingSystem, 9) + products(i) + "\n"
+            }
+        }
+        out += "\n\(gapsTitle(r)): \(r.coverageGaps.gaps.count)\n"
+        if !r.coverageGaps.isEmpty {
+            out += "  " + fit("KIND", 9) + fit("GROUP OR PRODUCT", 28) + fit("LAST INSTALLER", 38) + "COVERED UNTIL\n"
+            for g in r.coverageGaps.gaps {
+                out += "  " + fit(g.kind.rawValue, 9) + fit(gapLabel(g), 28) + fit(lastInstaller(g), 38) + minute(g.coveredUntil) + "\n"
             }
         }
         for (title, rows) in [("Usable installers by device group", r.byGroup), ("Usable installers by product", r.byProduct)] {
@@ -92,6 +110,15 @@ public enum ReportRendering {
                 out += "| \(minute(i.expireTime)) | \(days) | `\(i.uuid)` | \(md(i.displayName)) | \(md(i.groupLabel)) | \(i.operatingSystem) | \(md(products(i))) |\n"
             }
         }
+        out += "\n## \(md(gapsTitle(r))) (\(r.coverageGaps.gaps.count))\n\n"
+        if r.coverageGaps.isEmpty {
+            out += "None.\n"
+        } else {
+            out += "| Kind | Group or product | Last installer | Covered until (UTC) |\n|---|---|---|---|\n"
+            for g in r.coverageGaps.gaps {
+                out += "| \(g.kind.rawValue) | \(md(gapLabel(g))) | `\(g.lastInstaller.uuid.prefix(8))` \(md(g.lastInstaller.displayName)) | \(minute(g.coveredUntil)) |\n"
+            }
+        }
         for (title, head, rows) in [("Usable installers by device group", "Group", r.byGroup), ("Usable installers by product", "Product", r.byProduct)] {
             out += "\n## \(title) (\(rows.count))\n\n"
             if rows.isEmpty { out += "None.\n"; continue }
@@ -116,10 +143,11 @@ public enum ReportRendering {
 
     // MARK: - CSV
 
-    /// The CSV columns of `report --format csv`: one row per installer of the three sections.
+    /// The CSV columns of `report --format csv`: one row per installer of the three sections,
+    /// then one per coverage gap (`section` `gaps`; README "report --format csv").
     public static let csvHeader = [
         "section", "uuid", "display_name", "os", "group_uuid", "group_display_name", "product_ids", "products",
-        "expire_time", "days_left", "status", "status_reason",
+        "expire_time", "days_left", "status", "status_reason", "gap_kind", "covered_until",
     ]
 
     /// RFC 4180 CSV (formula-like cells neutralised) of the installers in the expired,
@@ -134,8 +162,20 @@ public enum ReportRendering {
                 let days = i.daysLeft(at: r.generatedAt).map(String.init) ?? ""
                 let before = [section.id, i.uuid, i.displayName, i.operatingSystem, i.groupUuid, i.groupName,
                               i.productIds.map(String.init).joined(separator: "; "), products(i), i.expireTime?.rfc3339 ?? ""]
-                w.writeRow(before.map(neutralised) + [days] + [i.status.rawValue, i.statusReason ?? ""].map(neutralised))
+                w.writeRow(before.map(neutralised) + [days] + [i.status.rawValue, i.statusReason ?? "", "", ""].map(neutralised))
             }
+        }
+        // A gap: the group (group columns) or product (product columns) left without a usable
+        // installer, the installer that covered it last (uuid, name, expiry, status), and the
+        // whole days until the gap starts (negative once it has).
+        for g in r.coverageGaps.gaps {
+            let days = ReportInstaller.wholeDays(from: r.generatedAt, to: g.coveredUntil)
+            let group = g.kind == .group ? [g.id, g.name] : ["", ""]
+            let product = g.kind == .product ? [g.id, g.name] : ["", ""]
+            let before = ["gaps", g.lastInstaller.uuid, g.lastInstaller.displayName, ""] + group + product
+                + [g.lastInstaller.expireTime?.rfc3339 ?? ""]
+            w.writeRow(before.map(neutralised) + [String(days)]
+                       + [g.lastInstaller.status.rawValue, "", g.kind.rawValue, g.coveredUntil.rfc3339].map(neutralised))
         }
         return w.string
     }

@@ -177,31 +177,34 @@ extension Ledger {
     /// `date` when the ledger holds it usable and it expires after `date`. Creations still
     /// pending do not count. Reads one snapshot.
     public func coverageGaps(at date: Timestamp) throws -> CoverageGaps {
-        try dbWriter.read { db in
-            var records = [CoverageRecord]()
-            var index = [String: Int]()
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT uuid, display_name, security_group_uuid, group_display_name, status, status_changed_at, create_time, expire_time
-                FROM installers WHERE status <> 'deleted'
-                """)
-            while let row = try rows.next() {
-                index[row[0]] = records.count
-                records.append(CoverageRecord(
-                    uuid: row[0], displayName: row[1], securityGroupUuid: row[2], groupDisplayName: row[3],
-                    status: InstallerStatus(rawValue: row[4]) ?? .unusable, statusChangedAt: Timestamp(nanoseconds: row[5]),
-                    createTime: (row[6] as Int64?).map(Timestamp.init(nanoseconds:)),
-                    expireTime: (row[7] as Int64?).map(Timestamp.init(nanoseconds:)), products: []))
-            }
-            let products = try Row.fetchCursor(db, sql: """
-                SELECT p.installer_uuid, p.product_id, p.product_display_name FROM activated_products p
-                JOIN installers i ON i.uuid = p.installer_uuid WHERE i.status <> 'deleted' ORDER BY p.installer_uuid, p.position
-                """)
-            while let row = try products.next() {
-                guard let i = index[row[0]] else { continue }
-                let id: Int64 = row[1]
-                if !records[i].products.contains(where: { $0.id == id }) { records[i].products.append((id, row[2])) }
-            }
-            return CoverageAnalysis.gaps(of: records, at: date)
+        try dbWriter.read { db in try Self.coverageGaps(db, at: date) }
+    }
+
+    /// ``coverageGaps(at:)`` inside a read the caller holds (the report reads them in its snapshot).
+    static func coverageGaps(_ db: Database, at date: Timestamp) throws -> CoverageGaps {
+        var records = [CoverageRecord]()
+        var index = [String: Int]()
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT uuid, display_name, security_group_uuid, group_display_name, status, status_changed_at, create_time, expire_time
+            FROM installers WHERE status <> 'deleted'
+            """)
+        while let row = try rows.next() {
+            index[row[0]] = records.count
+            records.append(CoverageRecord(
+                uuid: row[0], displayName: row[1], securityGroupUuid: row[2], groupDisplayName: row[3],
+                status: InstallerStatus(rawValue: row[4]) ?? .unusable, statusChangedAt: Timestamp(nanoseconds: row[5]),
+                createTime: (row[6] as Int64?).map(Timestamp.init(nanoseconds:)),
+                expireTime: (row[7] as Int64?).map(Timestamp.init(nanoseconds:)), products: []))
         }
+        let products = try Row.fetchCursor(db, sql: """
+            SELECT p.installer_uuid, p.product_id, p.product_display_name FROM activated_products p
+            JOIN installers i ON i.uuid = p.installer_uuid WHERE i.status <> 'deleted' ORDER BY p.installer_uuid, p.position
+            """)
+        while let row = try products.next() {
+            guard let i = index[row[0]] else { continue }
+            let id: Int64 = row[1]
+            if !records[i].products.contains(where: { $0.id == id }) { records[i].products.append((id, row[2])) }
+        }
+        return CoverageAnalysis.gaps(of: records, at: date)
     }
 }

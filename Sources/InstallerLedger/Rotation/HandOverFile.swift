@@ -106,29 +106,13 @@ public enum HandOverFile {
     /// flushed, then renamed over the target).
     /// - Throws: `HandOverError`.
     public static func write(_ entries: [HandOverEntry], to path: String, format: HandOverFormat) throws {
-        let bytes = Array(render(entries, format: format).utf8)
-        let temporary = folderOf(path) + "/.\((path as NSString).lastPathComponent).\(UUID().uuidString.prefix(8)).tmp"
-        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw HandOverError(path: path, reason: String(cString: strerror(errno))) }
-        var failure: String?
-        // Whatever the umask, only the owner may read download URLs.
-        if fchmod(fd, 0o600) != 0 { failure = String(cString: strerror(errno)) }
-        var offset = 0
-        while failure == nil, offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = String(cString: strerror(errno))
-            } else {
-                offset += n
-            }
-        }
-        if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        close(fd)
-        if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
-        if let failure {
-            unlink(temporary)
-            throw HandOverError(path: path, reason: failure)
+        do {
+            // Whatever the umask, only the owner may read download URLs.
+            let file = try AtomicOutputFile(path: path, mode: 0o600)
+            try file.write(Array(render(entries, format: format).utf8))
+            try file.commit()
+        } catch {
+            throw HandOverError(path: path, reason: error.reason)
         }
     }
 

@@ -9,6 +9,14 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
     /// The destination is a folder.
     case destinationIsFolder(String)
 
+    /// The cause alone, for callers that word the message themselves.
+    public var reason: String {
+        switch self {
+        case .cannotCreate(_, let reason), .cannotWrite(_, let reason): reason
+        case .destinationIsFolder: "it is a folder"
+        }
+    }
+
     public var description: String {
         switch self {
         case .cannotCreate(let path, let reason):
@@ -33,9 +41,10 @@ public final class AtomicOutputFile {
     private var descriptor: Int32
     private var committed = false
 
-    /// Creates the temporary file (mode 0666 less the umask).
+    /// Creates the temporary file: with `mode` when given (whatever the umask), else 0666
+    /// less the umask.
     /// - Throws: `ExportError.cannotCreate` or `.destinationIsFolder`.
-    public init(path: String) throws(ExportError) {
+    public init(path: String, mode: mode_t? = nil) throws(ExportError) {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
             throw .destinationIsFolder(path)
@@ -46,6 +55,12 @@ public final class AtomicOutputFile {
         let temporary = folder + "/." + url.lastPathComponent + ".partial-\(getpid())-" + suffix
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         guard fd >= 0 else { throw .cannotCreate(path: path, reason: String(cString: strerror(errno))) }
+        if let mode, fchmod(fd, mode) != 0 {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            unlink(temporary)
+            throw .cannotCreate(path: path, reason: reason)
+        }
         self.path = path
         self.temporaryPath = temporary
         self.descriptor = fd
