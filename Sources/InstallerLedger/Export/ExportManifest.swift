@@ -52,17 +52,15 @@ extension Ledger {
     /// it the manifest `path.sha256` (SHA-256, row count, options). The data and the
     /// manifest are both complete on disk before either is renamed; on any failure neither
     /// temporary file is left behind and nothing appears under the output names.
-    /// - Parameter onTemporaryFile: told each temporary path as it is created, so that a
+    /// - Parameter onTemporaryFile: told each temporary path before it is created, so that a
     ///   signal handler can remove it if the process is interrupted.
     /// - Throws: `ExportError`, or a database error.
     public func exportCSV(_ options: ExportOptions, toFile path: String, generatedAt: Timestamp,
                           onTemporaryFile: (String) -> Void = { _ in }) throws -> ExportSummary {
-        let data = try AtomicOutputFile(path: path)
-        onTemporaryFile(data.temporaryPath)
+        let data = try AtomicOutputFile(path: path, willCreate: onTemporaryFile)
         let summary = try exportCSV(options) { chunk in try data.write(chunk) }
         try data.finish()
-        let manifest = try AtomicOutputFile(path: path + ".sha256")
-        onTemporaryFile(manifest.temporaryPath)
+        let manifest = try AtomicOutputFile(path: path + ".sha256", willCreate: onTemporaryFile)
         let name = URL(fileURLWithPath: path).lastPathComponent
         try manifest.write(Array(ExportManifest(fileName: name, summary: summary, options: options, generatedAt: generatedAt).text.utf8))
         try manifest.finish()

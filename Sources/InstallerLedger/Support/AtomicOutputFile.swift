@@ -44,7 +44,9 @@ public final class AtomicOutputFile {
     /// Creates the temporary file: with `mode` when given (whatever the umask), else 0666
     /// less the umask.
     /// - Throws: `ExportError.cannotCreate` or `.destinationIsFolder`.
-    public init(path: String, mode: mode_t? = nil) throws(ExportError) {
+    /// - Parameter willCreate: told the temporary path just before the file is created, so a
+    ///   signal handler knows it from the first moment the file can exist.
+    public init(path: String, mode: mode_t? = nil, willCreate: (String) -> Void = { _ in }) throws(ExportError) {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
             throw .destinationIsFolder(path)
@@ -53,6 +55,7 @@ public final class AtomicOutputFile {
         let folder = url.deletingLastPathComponent().path
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let temporary = folder + "/." + url.lastPathComponent + ".partial-\(getpid())-" + suffix
+        willCreate(temporary)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         guard fd >= 0 else { throw .cannotCreate(path: path, reason: String(cString: strerror(errno))) }
         if let mode, fchmod(fd, mode) != 0 {
