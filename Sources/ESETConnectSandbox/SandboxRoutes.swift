@@ -23,7 +23,7 @@ extension SandboxServer {
     /// The token endpoint and `/v1/...`, with the knobs applied in the order a real failure would
     /// happen: rate limit, lost request, failing gateway, authentication, work, lost answer.
     private func api(_ request: IncomingRequest) -> SandboxReply {
-        guard rateWindow.admit(limit: knobs.rateLimitPerSecond, at: .now) else {
+        guard rateWindow.admit(limit: knobs.rateLimitPerSecond, at: rateClock()) else {
             var reply = apiError(429, "rate limit exceeded: at most \(knobs.rateLimitPerSecond ?? 0) requests per second")
             if let seconds = knobs.retryAfterSeconds { reply.headers.append(("Retry-After", String(seconds))) }
             return reply

@@ -25,6 +25,8 @@ public actor SandboxServer {
     var tokens = TokenRegistry()
     var accepted = AcceptedAnswers()
     var rateWindow = RateWindow()
+    /// When each request arrives for the rate limit; tests freeze it (see ``setRateClock(_:)``).
+    var rateClock: @Sendable () -> ContinuousClock.Instant = { .now }
     var log: [RecordedRequest] = []
     var random = SystemRandomNumberGenerator()
 
@@ -46,6 +48,12 @@ public actor SandboxServer {
             nowMicros: SandboxTime.micros(Date()))
         for index in records.indices { records[index].encodedPrefix = encoder.encodePrefix(records[index]) }
         self.store = InstallerStore(records: records)
+    }
+
+    /// Replaces the clock the 429 rate window reads, so a test can put every request in one
+    /// window however slowly a loaded machine delivers them.
+    public func setRateClock(_ clock: @escaping @Sendable () -> ContinuousClock.Instant) {
+        rateClock = clock
     }
 
     // MARK: - Lifecycle

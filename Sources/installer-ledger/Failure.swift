@@ -20,6 +20,9 @@ func classify(_ error: any Error) -> (ExitStatus, String) {
         return (.dataError, e.description)
     case let e as OutputError:
         return (.ioError, e.description)
+    case let e as CreationPlanError:
+        if case .unreadable = e { return (.ioError, e.description) }
+        return (.dataError, e.description)
     case let e as ESETConnectError:
         switch e {
         case .configuration: return (.usage, e.description)

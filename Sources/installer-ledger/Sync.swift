@@ -21,8 +21,8 @@ extension InstallerLedgerCommand {
 
         func run() async throws {
             try await withExitCodes {
+                let ledger = try global.openLedger()  // first: it sets up logging, which the client's logger needs
                 let client = try api.client()
-                let ledger = try global.openLedger()
                 let summary = try await InstallerSync(ledger: ledger, client: client).run()
                 var out = StandardOutput()
                 try out.write(summary.line + "\n")

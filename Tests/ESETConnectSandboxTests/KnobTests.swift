@@ -64,6 +64,9 @@ import Testing
     func rateLimitAnswers429(retryAfter: Int?) async throws {
         let knobs = SandboxKnobs(rateLimitPerSecond: 3, retryAfterSeconds: retryAfter)
         try await withSandbox(SandboxConfiguration(knobs: knobs)) { sandbox, client in
+            // One frozen instant: all five requests fall in one window even on a loaded machine.
+            let frozen = ContinuousClock.now
+            await sandbox.setRateClock { frozen }
             let token = try await client.accessToken()  // the token request counts too
             var statuses: [Int] = []
             var limited: Answer?

@@ -97,15 +97,16 @@ public actor ESETConnectClient {
         var responseId: String?
         var waitingSince: Double?
         while true {
-            try await limiter.acquire()
+            // The token first: a permit held while waiting for a token could starve the token request.
             let access = try await accessToken()
+            let permit = try await limiter.begin()
             var request = HTTPRequest(method: method, url: url, headers: ["Authorization": "Bearer \(access)", "Accept": "application/json"], body: body)
             if body != nil { request.headers["Content-Type"] = "application/json" }
             if let responseId { request.headers["response-id"] = responseId }
             logger.debug("request", metadata: ["method": "\(method)", "path": "\(url.path)", "attempt": "\(attempt + 1)"])
             let response: HTTPResponse
             do {
-                response = try await transport.send(request)
+                response = try await send(request, permit: permit)
             } catch let error as TransportError {
                 if isCreate && (error.mayHaveBeenSent || responseId != nil) {
                     throw ESETConnectError.uncertain(requestId: nil, message: "no answer to the creation request: \(error.description)")
@@ -155,6 +156,18 @@ public actor ESETConnectClient {
             default:
                 throw ESETConnectError.http(status: response.status, requestId: requestId, message: Self.message(in: response))
             }
+        }
+    }
+
+    /// Sends one request, releasing its rate-limit permit when the answer (or the failure) arrives.
+    func send(_ request: HTTPRequest, permit: Int) async throws -> HTTPResponse {
+        do {
+            let response = try await transport.send(request)
+            await limiter.end(permit)
+            return response
+        } catch {
+            await limiter.end(permit)
+            throw error
         }
     }
 
@@ -219,10 +232,10 @@ public actor ESETConnectClient {
                                   body: Array(body.utf8))
         var attempt = 0
         while true {
-            try await limiter.acquire()
+            let permit = try await limiter.begin()
             let response: HTTPResponse
             do {
-                response = try await transport.send(request)
+                response = try await send(request, permit: permit)
             } catch let error as TransportError {
                 attempt += 1
                 guard attempt < maxAttempts else {

@@ -27,13 +27,24 @@ enum MonotonicClock {
     }
 }
 
-/// Allows at most `rate` request starts in any sliding window of a second (with a 5 %
-/// margin, since requests reach the server a little later or earlier than they leave).
+/// Allows at most `rate` requests in any sliding window of a second **as the server sees
+/// them**, with a 5 % margin.
+///
+/// Counting request starts is not enough: the server stamps a request when it gets to it,
+/// somewhere between the moment the client sent it and the moment the answer came back, and
+/// under load early requests can be stamped late while later ones are stamped at once, so
+/// well-spaced starts arrive bunched. A request started with ``begin()`` therefore occupies
+/// its place in the window from its start until its answer arrives (``end(_:)``) plus the
+/// window: every later request that needs its place starts a full window after the server
+/// can have seen it, whatever the delays on either side.
 public actor RateLimiter {
     let capacity: Int
     let window: Double
     let clock: ClientClock
-    var starts: [Double] = []
+    /// Requests still counted: when each stops counting, minus the window (`.infinity` while in flight).
+    var held: [Int: Double] = [:]
+    var nextPermit = 0
+    var waiters: [CheckedContinuation<Void, Never>] = []
 
     /// - Parameter rate: requests per second, more than 0.
     public init(rate: Double, clock: ClientClock = .system) {
@@ -47,16 +58,48 @@ public actor RateLimiter {
         self.clock = clock
     }
 
-    /// Waits until a request may start, and counts it.
+    /// Waits until a request may start, and counts it from its start only (for callers that
+    /// cannot tell when the server saw it).
     public func acquire() async throws {
+        let (permit, start) = try await reserve()
+        end(permit, at: start)
+    }
+
+    /// Waits until a request may start; it counts until ``end(_:)`` is called with the permit.
+    public func begin() async throws -> Int {
+        try await reserve().permit
+    }
+
+    func reserve() async throws -> (permit: Int, start: Double) {
         while true {
             let now = clock.now()
-            starts.removeAll { $0 <= now - window }
-            if starts.count < capacity {
-                starts.append(now)
-                return
+            held = held.filter { $0.value > now - window }
+            if held.count < capacity {
+                let permit = nextPermit
+                nextPermit += 1
+                held[permit] = .infinity
+                return (permit, now)
             }
-            try await clock.sleep(starts[0] + window - now)
+            let earliest = held.values.min()!
+            if earliest == .infinity {
+                // Every place is taken by a request in flight: wait for an answer.
+                await withCheckedContinuation { waiters.append($0) }
+            } else {
+                try await clock.sleep(earliest + window - now)
+            }
         }
+    }
+
+    /// The request's answer arrived (or it failed): it counts for one more window from now.
+    public func end(_ permit: Int) {
+        end(permit, at: clock.now())
+    }
+
+    func end(_ permit: Int, at time: Double) {
+        guard held[permit] != nil else { return }
+        held[permit] = time
+        let woken = waiters
+        waiters.removeAll()
+        for waiter in woken { waiter.resume() }
     }
 }

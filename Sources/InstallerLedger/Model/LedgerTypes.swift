@@ -24,6 +24,10 @@ public struct LedgerInstaller: Sendable, Equatable {
     public var statusChangedAt: Timestamp
     public var firstSeen: Timestamp
     public var lastSeen: Timestamp
+    /// The installer `rotate` created to replace this one.
+    public var successorUuid: String? = nil
+    /// The installer this one replaced (when `rotate` created it).
+    public var predecessorUuid: String? = nil
 
     public init(installer: Installer, status: InstallerStatus, statusReason: String?, statusChangedAt: Timestamp,
                 firstSeen: Timestamp, lastSeen: Timestamp) {

@@ -33,6 +33,9 @@ public enum EventColumns {
         } else if e.kind == .recorded, let d = e.details, case .object(let o)? = try? JSONParser.parse(Array(d.utf8)),
                   case .string(let name)? = o["displayName"] {
             parts.append("\"\(name)\"")
+        } else if e.kind == .superseded, let d = e.details, case .object(let o)? = try? JSONParser.parse(Array(d.utf8)),
+                  case .string(let successor)? = o["successorUuid"] {
+            parts.append("successor \(successor)")
         }
         return parts.joined(separator: "; ")
     }
@@ -120,6 +123,8 @@ public enum InstallerDetailRenderer {
             ("last seen", e.lastSeen.rfc3339),
             ("download URL", i.downloadUrl.isEmpty ? "-" : i.downloadUrl),
         ]
+        if let successor = e.successorUuid { lines.insert(("replaced by", successor), at: 3) }
+        if let predecessor = e.predecessorUuid { lines.insert(("replaces", predecessor), at: 3) }
         lines = lines.map { ($0.0 + ":", $0.1) }
         var out = lines.map { fit($0.0, 24) + $0.1 }.joined(separator: "\n") + "\n"
         out += "\nactivated products (\(i.activatedProducts.count)):\n"

@@ -42,6 +42,9 @@ public enum InstallerColumns {
         o.append("statusChangedAt", .string(e.statusChangedAt.rfc3339))
         o.append("firstSeen", .string(e.firstSeen.rfc3339))
         o.append("lastSeen", .string(e.lastSeen.rfc3339))
+        // Only rotated installers carry these, so other objects keep their shape.
+        if let successor = e.successorUuid { o.append("successorUuid", .string(successor)) }
+        if let predecessor = e.predecessorUuid { o.append("predecessorUuid", .string(predecessor)) }
         return o
     }
 

@@ -81,6 +81,7 @@ extension Ledger {
             """, arguments: [uuid, now.nanoseconds, localId])
         let details = JSONObject(keys: ["localId"], values: [.string(localId)])
         try EventLog.append(db, uuid: uuid, kind: .resolved, at: now, source: source, reason: nil, details: JSONValue.object(details).jsonText)
+        try Self.linkIfReplacement(db, localId: localId, successor: uuid, source: source, at: now)
     }
 
     /// Marks a pending creation as certainly not created (ESET refused it, or it never left).

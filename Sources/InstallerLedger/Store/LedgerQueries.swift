@@ -95,6 +95,7 @@ enum LedgerQueries {
             guard let i = index[row[0]] else { continue }
             entries[i].installer.installedComponents.append(InstalledComponent(id: row[1], name: row[2], displayName: row[3]))
         }
+        try Ledger.attachSuccessions(db, to: &entries)
     }
 
     /// The SQL and arguments selecting installers for a filter at `now`.

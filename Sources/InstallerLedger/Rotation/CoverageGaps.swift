@@ -1,0 +1,207 @@
+import GRDB
+
+/// The installer that last covered a group or product, as `gaps` shows it.
+public struct CoveringInstaller: Sendable, Equatable {
+    public var uuid: String
+    public var displayName: String
+    public var status: InstallerStatus
+    public var expireTime: Timestamp?
+
+    public init(uuid: String, displayName: String, status: InstallerStatus, expireTime: Timestamp?) {
+        self.uuid = uuid
+        self.displayName = displayName
+        self.status = status
+        self.expireTime = expireTime
+    }
+}
+
+/// A device group or product that will have no usable installer at the date asked about.
+public struct CoverageGap: Sendable, Equatable {
+    /// What is left without an installer.
+    public enum Kind: String, Sendable, CaseIterable {
+        case group, product
+    }
+
+    public var kind: Kind
+    /// The security group uuid (empty: installers without one, whose devices land in the group
+    /// of a same-name device or Lost & found), or the product id.
+    public var id: String
+    /// The group's or product's display name as the newest installer names it.
+    public var name: String
+    /// The installer that covered it longest.
+    public var lastInstaller: CoveringInstaller
+    /// When that installer stops (or stopped) being usable: its expiry, or when it was found
+    /// unusable. The gap starts then.
+    public var coveredUntil: Timestamp
+
+    public init(kind: Kind, id: String, name: String, lastInstaller: CoveringInstaller, coveredUntil: Timestamp) {
+        self.kind = kind
+        self.id = id
+        self.name = name
+        self.lastInstaller = lastInstaller
+        self.coveredUntil = coveredUntil
+    }
+}
+
+/// The groups and products the ledger watches that will have no usable installer at `at`.
+public struct CoverageGaps: Sendable, Equatable {
+    /// The date asked about.
+    public var at: Timestamp
+    /// How many device groups and products the ledger watches.
+    public var groupsWatched: Int
+    public var productsWatched: Int
+    /// Groups first, then products; each by the date the gap starts, then name.
+    public var gaps: [CoverageGap]
+
+    public init(at: Timestamp, groupsWatched: Int, productsWatched: Int, gaps: [CoverageGap]) {
+        self.at = at
+        self.groupsWatched = groupsWatched
+        self.productsWatched = productsWatched
+        self.gaps = gaps
+    }
+
+    public var isEmpty: Bool { gaps.isEmpty }
+
+    /// The gaps that start at or before `date` (for a report: those inside its critical window).
+    public func starting(by date: Timestamp) -> [CoverageGap] { gaps.filter { $0.coveredUntil <= date } }
+}
+
+/// One installer as the coverage analysis needs it.
+public struct CoverageRecord: Sendable, Equatable {
+    public var uuid: String
+    public var displayName: String
+    public var securityGroupUuid: String
+    public var groupDisplayName: String
+    public var status: InstallerStatus
+    public var statusChangedAt: Timestamp
+    public var createTime: Timestamp?
+    public var expireTime: Timestamp?
+    /// (product id, product display name) of its activated products.
+    public var products: [(id: Int64, name: String)]
+
+    public init(uuid: String, displayName: String, securityGroupUuid: String, groupDisplayName: String, status: InstallerStatus,
+                statusChangedAt: Timestamp, createTime: Timestamp?, expireTime: Timestamp?, products: [(id: Int64, name: String)]) {
+        self.uuid = uuid
+        self.displayName = displayName
+        self.securityGroupUuid = securityGroupUuid
+        self.groupDisplayName = groupDisplayName
+        self.status = status
+        self.statusChangedAt = statusChangedAt
+        self.createTime = createTime
+        self.expireTime = expireTime
+        self.products = products
+    }
+
+    public static func == (a: CoverageRecord, b: CoverageRecord) -> Bool {
+        a.uuid == b.uuid && a.displayName == b.displayName && a.securityGroupUuid == b.securityGroupUuid
+            && a.groupDisplayName == b.groupDisplayName && a.status == b.status && a.statusChangedAt == b.statusChangedAt
+            && a.createTime == b.createTime && a.expireTime == b.expireTime
+            && a.products.map(\.id) == b.products.map(\.id) && a.products.map(\.name) == b.products.map(\.name)
+    }
+
+    /// Whether it can still be used to install at `date`: the ledger holds it usable and it
+    /// has not expired by then.
+    public func isUsable(at date: Timestamp) -> Bool {
+        status == .usable && (expireTime.map { $0 > date } ?? true)
+    }
+
+    /// When it stops being usable: its expiry, or when it was found unusable if earlier.
+    /// `nil` for a usable installer without a known expiry.
+    var usableUntil: Timestamp? {
+        switch status {
+        case .usable: return expireTime
+        case .unusable, .deleted: return min(expireTime ?? statusChangedAt, statusChangedAt)
+        }
+    }
+}
+
+/// Finds coverage gaps, without I/O.
+public enum CoverageAnalysis {
+    /// The groups and products of `records` that none of them covers at `date`.
+    ///
+    /// Watched are the groups and products of every record passed (the ledger passes every
+    /// installer not deleted). Each gap names the record that covered it longest.
+    public static func gaps(of records: [CoverageRecord], at date: Timestamp) -> CoverageGaps {
+        struct Subject {
+            var name = ""
+            var nameFrom: Timestamp?
+            var covered = false
+            var last: CoverageRecord?
+        }
+        func consider(_ r: CoverageRecord, name: String, into s: inout Subject) {
+            if r.isUsable(at: date) { s.covered = true }
+            let created = r.createTime ?? Timestamp(nanoseconds: .min)
+            if !name.isEmpty, s.nameFrom.map({ created >= $0 }) ?? true {
+                s.name = name
+                s.nameFrom = created
+            }
+            if let last = s.last {
+                let a = r.usableUntil ?? Timestamp(nanoseconds: .max), b = last.usableUntil ?? Timestamp(nanoseconds: .max)
+                if a > b || (a == b && created > (last.createTime ?? Timestamp(nanoseconds: .min))) { s.last = r }
+            } else {
+                s.last = r
+            }
+        }
+        var groups = [String: Subject]()
+        var products = [Int64: Subject]()
+        for r in records {
+            consider(r, name: r.groupDisplayName, into: &groups[r.securityGroupUuid, default: Subject()])
+            for p in r.products { consider(r, name: p.name, into: &products[p.id, default: Subject()]) }
+        }
+        func gap(_ kind: CoverageGap.Kind, _ id: String, _ s: Subject, fallbackName: String) -> CoverageGap? {
+            guard !s.covered, let last = s.last else { return nil }
+            return CoverageGap(
+                kind: kind, id: id, name: s.name.isEmpty ? fallbackName : s.name,
+                lastInstaller: CoveringInstaller(uuid: last.uuid, displayName: last.displayName, status: last.status,
+                                                 expireTime: last.expireTime),
+                coveredUntil: last.usableUntil ?? date)
+        }
+        let order: (CoverageGap, CoverageGap) -> Bool = { a, b in
+            if a.coveredUntil != b.coveredUntil { return a.coveredUntil < b.coveredUntil }
+            let an = a.name.lowercased(), bn = b.name.lowercased()
+            return an != bn ? an < bn : a.id < b.id
+        }
+        let groupGaps = groups.compactMap { gap(.group, $0.key, $0.value, fallbackName: "(no security group)") }.sorted(by: order)
+        let productGaps = products.compactMap { gap(.product, String($0.key), $0.value, fallbackName: "product \($0.key)") }.sorted(by: order)
+        return CoverageGaps(at: date, groupsWatched: groups.count, productsWatched: products.count, gaps: groupGaps + productGaps)
+    }
+}
+
+// MARK: - Reading the ledger
+
+extension Ledger {
+    /// The device groups and products that will have no usable installer at `date`.
+    ///
+    /// Watched are the groups and products of every installer in the ledger that is not
+    /// deleted (revoke an installer to stop watching its group); an installer covers them at
+    /// `date` when the ledger holds it usable and it expires after `date`. Creations still
+    /// pending do not count. Reads one snapshot.
+    public func coverageGaps(at date: Timestamp) throws -> CoverageGaps {
+        try dbWriter.read { db in
+            var records = [CoverageRecord]()
+            var index = [String: Int]()
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT uuid, display_name, security_group_uuid, group_display_name, status, status_changed_at, create_time, expire_time
+                FROM installers WHERE status <> 'deleted'
+                """)
+            while let row = try rows.next() {
+                index[row[0]] = records.count
+                records.append(CoverageRecord(
+                    uuid: row[0], displayName: row[1], securityGroupUuid: row[2], groupDisplayName: row[3],
+                    status: InstallerStatus(rawValue: row[4]) ?? .unusable, statusChangedAt: Timestamp(nanoseconds: row[5]),
+                    createTime: (row[6] as Int64?).map(Timestamp.init(nanoseconds:)),
+                    expireTime: (row[7] as Int64?).map(Timestamp.init(nanoseconds:)), products: []))
+            }
+            let products = try Row.fetchCursor(db, sql: """
+                SELECT p.installer_uuid, p.product_id, p.product_display_name FROM activated_products p
+                JOIN installers i ON i.uuid = p.installer_uuid WHERE i.status <> 'deleted' ORDER BY p.installer_uuid, p.position
+                """)
+            while let row = try products.next() {
+                guard let i = index[row[0]] else { continue }
+                let id: Int64 = row[1]
+                if !records[i].products.contains(where: { $0.id == id }) { records[i].products.append((id, row[2])) }
+            }
+            return CoverageAnalysis.gaps(of: records, at: date)
+        }
+    }
+}
