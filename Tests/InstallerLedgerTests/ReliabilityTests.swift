@@ -1,5 +1,6 @@
 import ESETConnectSandbox
 import Foundation
+import Synchronization
 import Testing
 @testable import InstallerLedger
 
@@ -11,6 +12,23 @@ import Testing
     /// Regression (`scripts/reliability faults`, "malformed answer on create"): a creation
     /// whose 200 answer was truncated exited 69 "unavailable" although ESET had created the
     /// installer; it is an uncertain outcome (75) that stays pending until sync.
+    /// Review finding: an unreadable token answer, before anything is sent, was turned into
+    /// "uncertain" (exit 75, pending forever for that line) although ESET created nothing.
+    @Test func anUnreadableTokenAnswerBeforeACreationIsNotUncertain() async throws {
+        // The sandbox cannot garble its token answer; a scripted transport can. Nothing
+        // else is scripted: had the client sent the POST, the script would run dry.
+        let answers = Mutex<[HTTPResponse]>([HTTPResponse(status: 200, body: Array(#"{"access_tok"#.utf8))])
+        let config = try ESETConnectConfiguration(apiURL: "http://127.0.0.1:9", username: "u", password: "p", rateLimit: 1000)
+        let client = ESETConnectClient(configuration: config, transport: ScriptedBox(answers), clock: VirtualClock().clock)
+        let ledger = try Ledger.inMemory()
+        await #expect { try await InstallerCreation(ledger: ledger, client: client).create(request) } throws: { error in
+            guard let error = error as? ESETConnectError else { return false }
+            return !error.mayHaveCreated
+        }
+        #expect(try ledger.pendingCreations(state: .pending).isEmpty)
+        #expect(try ledger.pendingCreations(state: .failed).count == 1)
+    }
+
     @Test func aTruncatedAnswerToACreationIsUncertainAndSyncResolvesIt() async throws {
         let f = try await SandboxFixture()
         let client = try f.client()

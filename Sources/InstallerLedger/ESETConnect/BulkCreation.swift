@@ -93,12 +93,7 @@ public struct BulkCreation: Sendable {
             let installer = try await creation.create(line.request, planKey: line.key, source: .create)
             return BulkOutcome(line: line, result: .created(installer))
         } catch let error as ESETConnectError {
-            switch error {
-            case .uncertain, .answerExpired, .malformedAnswer:
-                return BulkOutcome(line: line, result: .uncertain(error))
-            default:
-                return BulkOutcome(line: line, result: .failed(error))
-            }
+            return BulkOutcome(line: line, result: error.mayHaveCreated ? .uncertain(error) : .failed(error))
         } catch {
             // The ledger could not be written: the creation may have happened (it is pending).
             return BulkOutcome(line: line, result: .failed(error))

@@ -43,8 +43,10 @@ public actor ESETConnectClient {
     public func createInstaller(_ request: CreateInstallerRequest) async throws -> ReceivedInstaller {
         var w = JSONWriter()
         w.write(request.json)
+        // Errors before the POST is answered (a token refused or unreadable, an HTTP error)
+        // pass as they are: ESET created nothing.
+        let response = try await perform(method: "POST", url: configuration.installersURL, body: w.bytes, isCreate: true)
         do {
-            let response = try await perform(method: "POST", url: configuration.installersURL, body: w.bytes, isCreate: true)
             return try decode(response) { try InstallerAnswer.single(from: $0) }
         } catch ESETConnectError.malformedAnswer(let requestId, let message) {
             // ESET accepted the creation but its answer cannot be read: the installer may
@@ -129,7 +131,10 @@ public actor ESETConnectClient {
             switch response.status {
             case 202:
                 guard let id = response.headers["response-id"] else {
-                    throw ESETConnectError.malformedAnswer(requestId: requestId, message: "a 202 answer without a response-id header")
+                    let message = "a 202 answer without a response-id header"
+                    // ESET took the creation in but gave no way to collect it: it may exist.
+                    if isCreate { throw ESETConnectError.uncertain(requestId: requestId, message: message) }
+                    throw ESETConnectError.malformedAnswer(requestId: requestId, message: message)
                 }
                 responseId = id
                 let now = clock.now()

@@ -22,6 +22,15 @@ public enum ESETConnectError: Error, Sendable, Equatable {
         }
     }
 
+    /// Whether ESET may have created the installer all the same: the creation then stays
+    /// pending until `sync` matches it, and is never re-sent.
+    public var mayHaveCreated: Bool {
+        switch self {
+        case .uncertain, .answerExpired: true
+        default: false
+        }
+    }
+
     /// ESET's `request-id`, for support.
     public var requestId: String? {
         switch self {

@@ -22,10 +22,8 @@ public struct InstallerCreation: Sendable {
             try ledger.recordCreated(received, pendingId: pending.localId, source: source, at: now())
             return received.installer
         } catch let error as ESETConnectError {
-            switch error {
-            case .uncertain, .answerExpired, .malformedAnswer:
-                break  // it may exist: stays pending until sync matches it
-            default:
+            // When it may exist it stays pending until sync matches it.
+            if !error.mayHaveCreated {
                 try ledger.markFailed(pendingId: pending.localId, message: error.description, source: source, at: now())
             }
             throw error

@@ -43,16 +43,17 @@ extension Ledger {
             """, arguments: [now.nanoseconds]).map(Timestamp.init(nanoseconds:))
     }
 
-    /// Everything a report needs, read in one consistent snapshot.
-    /// - Parameters:
-    ///   - format: the previous report is the previous one in the same format.
-    ///   - includeUsable: also read every usable installer (the Prometheus gauge lists them).
     /// SQL: the installer has no usable successor.
     static let notReplaced = """
         NOT EXISTS (SELECT 1 FROM successions s JOIN installers n ON n.uuid = s.successor_uuid
                     WHERE s.predecessor_uuid = installers.uuid AND n.status = 'usable')
         """
 
+
+    /// Everything a report needs, read in one consistent snapshot.
+    /// - Parameters:
+    ///   - format: the previous report is the previous one in the same format.
+    ///   - includeUsable: also read every usable installer (the Prometheus gauge lists them).
     public func reportSnapshot(thresholds: ReportThresholds, format: String, at now: Timestamp,
                                includeUsable: Bool = false) throws -> ReportSnapshot {
         try dbWriter.read { db in

@@ -147,13 +147,9 @@ public struct InstallerRotation: Sendable {
             do {
                 return .created(try await creation.create(request, planKey: step.planKey, source: .rotate))
             } catch let error as ESETConnectError {
-                switch error {
-                case .uncertain, .answerExpired, .malformedAnswer:
-                    return .uncertain(error)
-                default:
-                    if Self.stopsTheRun(error) { stop = error }
-                    return .failed(error)
-                }
+                if error.mayHaveCreated { return .uncertain(error) }
+                if Self.stopsTheRun(error) { stop = error }
+                return .failed(error)
             }
         case .link(let successor):
             try ledger.linkSuccession(predecessor: step.predecessor.installer.uuid, successor: successor, source: .rotate, at: now())
