@@ -118,35 +118,3 @@ extension StandardOutput {
         }
     }
 }
-
-/// Removes an export's temporary files when the process is interrupted (SIGINT, SIGTERM,
-/// SIGHUP), then lets the signal end the process as it would have. Only async-signal-safe
-/// calls run in the handler: `unlink`, `signal`, `raise`.
-enum InterruptCleanup {
-    /// Up to four temporary paths, as C strings that live until the process ends.
-    nonisolated(unsafe) static let paths: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
-        let p = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 4)
-        p.initialize(repeating: nil, count: 4)
-        return p
-    }()
-    nonisolated(unsafe) static var count = 0
-
-    static func install() {
-        _ = paths
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig) { sig in
-                for k in 0..<4 { if let p = InterruptCleanup.paths[k] { unlink(p) } }
-                signal(sig, SIG_DFL)
-                raise(sig)
-            }
-        }
-        // A file-size limit makes write fail with EFBIG (cleaned up, exit 74) instead of killing.
-        signal(SIGXFSZ, SIG_IGN)
-    }
-
-    static func remember(_ path: String) {
-        guard count < 4 else { return }
-        paths[count] = strdup(path)
-        count += 1
-    }
-}

@@ -116,7 +116,9 @@ extension InstallerLedgerCommand {
         func writeHandOver(_ ledger: Ledger, to path: String, now: Timestamp, out: inout StandardOutput) throws {
             let entries = try ledger.pendingHandOver(selection)
             let format = outputFormat.flatMap { HandOverFormat(rawValue: $0.lowercased()) } ?? HandOverFormat(path: path)
-            try checked { try HandOverFile.write(entries, to: path, format: format) }
+            // An interrupt must not leave a temporary file full of download URLs behind.
+            InterruptCleanup.install()
+            try checked { try HandOverFile.write(entries, to: path, format: format, willCreate: InterruptCleanup.remember) }
             try ledger.markHandedOver(predecessors: entries.map(\.predecessor.uuid), at: now)
             try out.write("hand-over: \(entries.count) replacement(s) written to \(path)\n")
         }

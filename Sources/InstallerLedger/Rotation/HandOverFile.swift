@@ -105,10 +105,12 @@ public enum HandOverFile {
     /// Writes the file atomically with mode 0600 (a temporary file in the same folder,
     /// flushed, then renamed over the target).
     /// - Throws: `HandOverError`.
-    public static func write(_ entries: [HandOverEntry], to path: String, format: HandOverFormat) throws {
+    /// - Parameter willCreate: told the temporary path before it exists (for a signal handler).
+    public static func write(_ entries: [HandOverEntry], to path: String, format: HandOverFormat,
+                             willCreate: (String) -> Void = { _ in }) throws {
         do {
             // Whatever the umask, only the owner may read download URLs.
-            let file = try AtomicOutputFile(path: path, mode: 0o600)
+            let file = try AtomicOutputFile(path: path, mode: 0o600, willCreate: willCreate)
             try file.write(Array(render(entries, format: format).utf8))
             try file.commit()
         } catch {
