@@ -53,3 +53,12 @@ struct APIOptions: ParsableArguments {
 
 /// Whether both stdin and stderr are a terminal (to ask before destructive steps).
 var isInteractive: Bool { isatty(0) == 1 && isatty(2) == 1 }
+
+/// Asks a yes/no question on the terminal (default no). Without a terminal it refuses with
+/// a usage error naming `--yes`, so a cron job never hangs or revokes by accident.
+func confirm(_ question: String, refusal: String) throws -> Bool {
+    guard isInteractive else { throw CommandFailure(status: .usage, message: "\(refusal): add --yes") }
+    StandardError.write(question + " [y/N] ")
+    guard let answer = readLine() else { return false }
+    return ["y", "yes"].contains(answer.lowercased())
+}

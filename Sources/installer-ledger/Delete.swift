@@ -29,11 +29,8 @@ extension InstallerLedgerCommand {
                 let entry = try ledger.installer(id)
                 let uuid = entry.installer.uuid
                 if !yes {
-                    guard isInteractive else {
-                        throw CommandFailure(status: .usage, message: "refusing to delete without confirmation: add --yes")
-                    }
-                    StandardError.write("Revoke installer \(uuid) \"\(entry.installer.displayName)\" at ESET? Its download link stops working. [y/N] ")
-                    guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+                    let question = "Revoke installer \(uuid) \"\(entry.installer.displayName)\" at ESET? Its download link stops working."
+                    guard try confirm(question, refusal: "refusing to delete without confirmation") else {
                         StandardError.write("nothing deleted\n")
                         return
                     }

@@ -102,15 +102,10 @@ extension InstallerLedgerCommand {
 
         /// Asks on a terminal; refuses (usage error) without one.
         func confirmRevocation(_ plan: RotationPlan) throws -> Bool {
-            guard isInteractive else {
-                throw CommandFailure(status: .usage, message: "refusing to revoke old installers without confirmation: add --yes")
-            }
-            StandardError.write("""
+            try confirm("""
                 After creating \(plan.creations) replacement(s), revoke up to \(plan.possibleRevocations) old installer(s) at ESET? \
-                Their download links stop working at once. [y/N] 
-                """)
-            guard let answer = readLine() else { return false }
-            return ["y", "yes"].contains(answer.lowercased())
+                Their download links stop working at once.
+                """, refusal: "refusing to revoke old installers without confirmation")
         }
 
         func writeHandOver(_ ledger: Ledger, to path: String, now: Timestamp, out: inout StandardOutput) throws {
