@@ -42,9 +42,7 @@ public struct LedgerInstaller: Sendable, Equatable {
     /// Whole days from `now` until expiry (negative once expired); nil without an expiry.
     public func daysLeft(at now: Timestamp) -> Int64? {
         guard let expiry = installer.expireTime else { return nil }
-        let diff = expiry.nanoseconds - now.nanoseconds
-        let day: Int64 = 86_400_000_000_000
-        return diff >= 0 ? diff / day : -((-diff + day - 1) / day)
+        return now.wholeDays(to: expiry)
     }
 }
 

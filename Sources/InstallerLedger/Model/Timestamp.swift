@@ -231,3 +231,15 @@ extension Timestamp {
     public var date: Date { Date(timeIntervalSince1970: Double(nanoseconds) / 1e9) }
 }
 #endif
+
+// MARK: - Day counting
+
+extension Timestamp {
+    /// Whole days from this instant to `date`, rounded towards the past (negative once
+    /// `date` is past): how `list` and `report` count days left.
+    public func wholeDays(to date: Timestamp) -> Int64 {
+        let diff = date.nanoseconds - nanoseconds
+        let day: Int64 = 86_400_000_000_000
+        return diff >= 0 ? diff / day : -((-diff + day - 1) / day)
+    }
+}

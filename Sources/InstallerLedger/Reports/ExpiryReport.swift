@@ -97,14 +97,7 @@ public struct ReportInstaller: Sendable, Equatable {
     /// Whole days until expiry at `now`, negative once expired (as `list` counts them).
     public func daysLeft(at now: Timestamp) -> Int64? {
         guard let expiry = expireTime else { return nil }
-        return Self.wholeDays(from: now, to: expiry)
-    }
-
-    /// Whole days from `now` to `date`, rounded towards the past (negative once `date` is past).
-    static func wholeDays(from now: Timestamp, to date: Timestamp) -> Int64 {
-        let diff = date.nanoseconds - now.nanoseconds
-        let day: Int64 = 86_400_000_000_000
-        return diff >= 0 ? diff / day : -((-diff + day - 1) / day)
+        return now.wholeDays(to: expiry)
     }
 
     /// The group as people name it: its display name, else its uuid, else `(no group)`.

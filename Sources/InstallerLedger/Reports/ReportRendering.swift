@@ -169,7 +169,7 @@ public enum ReportRendering {
         // installer, the installer that covered it last (uuid, name, expiry, status), and the
         // whole days until the gap starts (negative once it has).
         for g in r.coverageGaps.gaps {
-            let days = ReportInstaller.wholeDays(from: r.generatedAt, to: g.coveredUntil)
+            let days = r.generatedAt.wholeDays(to: g.coveredUntil)
             let group = g.kind == .group ? [g.id, g.name] : ["", ""]
             let product = g.kind == .product ? [g.id, g.name] : ["", ""]
             let before = ["gaps", g.lastInstaller.uuid, g.lastInstaller.displayName, ""] + group + product
