@@ -58,6 +58,14 @@ final class BulkStatement {
         if let value { bind(index, value) } else { sqlite3_bind_null(handle, index) }
     }
 
+    func bind(_ index: Int32, _ value: BulkValue) {
+        switch value {
+        case .int(let v): sqlite3_bind_int64(handle, index, v)
+        case .text(let v): bind(index, v)
+        case .null: sqlite3_bind_null(handle, index)
+        }
+    }
+
     // MARK: - Running
 
     /// Runs a statement that returns no rows, then resets it for the next bindings.
@@ -68,14 +76,16 @@ final class BulkStatement {
         guard code == SQLITE_DONE || code == SQLITE_ROW else { throw error(code) }
     }
 
-    /// Runs a query and hands its first row to `body`, or returns nil when there is none.
-    /// - Throws: `DatabaseError`.
-    func firstRow<T>(_ body: (BulkRow) -> T) throws -> T? {
+    /// Runs a query and hands each row to `body`.
+    /// - Throws: `DatabaseError`, or what `body` throws.
+    func forEachRow(_ body: (BulkRow) throws -> Void) throws {
         defer { sqlite3_reset(handle) }
-        let code = sqlite3_step(handle)
-        if code == SQLITE_DONE { return nil }
-        guard code == SQLITE_ROW else { throw error(code) }
-        return body(BulkRow(handle: handle))
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else { throw error(code) }
+            try body(BulkRow(handle: handle))
+        }
     }
 
     private func error(_ code: Int32) -> DatabaseError {
@@ -89,7 +99,10 @@ struct BulkRow {
     fileprivate let handle: OpaquePointer
 
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+    func text(_ column: Int32) -> String {
+        guard let bytes = sqlite3_column_text(handle, column) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
+    }
 }
 
 /// SQLite copies bound text before the call returns (`SQLITE_TRANSIENT`).

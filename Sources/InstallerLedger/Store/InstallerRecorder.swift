@@ -19,22 +19,62 @@ struct InstallerRecorder {
         self.touchLastSeen = touchLastSeen
     }
 
-    /// What happened to one installer.
-    enum Outcome: Equatable { case new, changed, unchanged }
+    /// Records one installer.
+    mutating func record(_ received: ReceivedInstaller) throws {
+        try record(CollectionOfOne(DecodedInstaller(received)))
+    }
 
-    @discardableResult
-    mutating func record(_ received: ReceivedInstaller) throws -> Outcome {
-        let installer = received.installer
-        let hash = installer.contentHash
-        let bulk = try statements()
-        bulk.lookup.bind(1, installer.uuid)
-        guard let found = try bulk.lookup.firstRow({ row in (id: row.int64(0), hash: row.int64(1)) }) else {
-            try insert(received, hash: hash, bulk)
-            summary.new += 1
-            return .new
+    /// Records installers in order, `RecorderStatements.batch` distinct uuids at a time: one
+    /// query looks a batch up, its new installers are inserted by multi-row statements, and
+    /// known ones are compared one by one. A uuid repeated in the input starts a new batch,
+    /// so its later occurrence is compared with the earlier one, as if recorded one by one.
+    mutating func record(_ installers: some Sequence<DecodedInstaller>) throws {
+        let bulk = statements()
+        var batch = [DecodedInstaller]()
+        batch.reserveCapacity(RecorderStatements.batch)
+        var uuids = Set<String>(minimumCapacity: RecorderStatements.batch)
+        for decoded in installers {
+            if batch.count == RecorderStatements.batch || uuids.contains(decoded.received.installer.uuid) {
+                try record(batch: batch, bulk)
+                batch.removeAll(keepingCapacity: true)
+                uuids.removeAll(keepingCapacity: true)
+            }
+            batch.append(decoded)
+            uuids.insert(decoded.received.installer.uuid)
         }
-        let rowID = found.id
-        if found.hash == hash {
+        try record(batch: batch, bulk)
+    }
+
+    /// - Parameter batch: at most `RecorderStatements.batch` installers with distinct uuids.
+    private mutating func record(batch: [DecodedInstaller], _ bulk: RecorderStatements) throws {
+        guard !batch.isEmpty else { return }
+        let lookup = try bulk.lookup(count: batch.count)
+        for (n, decoded) in batch.enumerated() { lookup.bind(Int32(n + 1), decoded.received.installer.uuid) }
+        var known = [String: (id: Int64, hash: Int64)](minimumCapacity: batch.count)
+        try lookup.forEachRow { row in known[row.text(0)] = (row.int64(1), row.int64(2)) }
+        // Ids are given here rather than by SQLite so that the raw answers, inserted in a
+        // batch of their own, can refer to them.
+        var nextID: Int64 = 0
+        if known.count < batch.count {
+            nextID = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM installers") ?? 1
+        }
+        for decoded in batch {
+            if let found = known[decoded.received.installer.uuid] {
+                try recordKnown(decoded, id: found.id, storedHash: found.hash)
+            } else {
+                insert(decoded, id: nextID, bulk)
+                nextID += 1
+                summary.new += 1
+            }
+        }
+        // Parents before children, for the foreign keys.
+        for table in [bulk.installers, bulk.products, bulk.components, bulk.rawAnswers, bulk.events] { try table.flush() }
+    }
+
+    private mutating func recordKnown(_ decoded: DecodedInstaller, id rowID: Int64, storedHash: Int64) throws {
+        let received = decoded.received
+        let installer = received.installer
+        if storedHash == decoded.contentHash {
             try db.cachedStatement(sql: "UPDATE raw_answers SET json = ?, received_at = ? WHERE installer_id = ? AND json <> ?")
                 .execute(arguments: [received.rawJSON, now.nanoseconds, rowID, received.rawJSON])
             if touchLastSeen {
@@ -42,62 +82,51 @@ struct InstallerRecorder {
                     .execute(arguments: [now.nanoseconds, installer.uuid])
             }
             summary.unchanged += 1
-            return .unchanged
+            return
         }
         guard let old = try LedgerQueries.installer(db, uuid: installer.uuid) else {
             throw LedgerError.installerNotFound(installer.uuid)
         }
-        try update(old: old, rowID: rowID, with: received, hash: hash)
+        try update(old: old, rowID: rowID, with: received, hash: decoded.contentHash)
         summary.changed += 1
-        return .changed
     }
 
     /// The bulk path's statements, prepared once per transaction.
-    private mutating func statements() throws -> RecorderStatements {
+    private mutating func statements() -> RecorderStatements {
         if let prepared { return prepared }
-        let made = try RecorderStatements(db)
+        let made = RecorderStatements(db)
         prepared = made
         return made
     }
 
-    private func insert(_ received: ReceivedInstaller, hash: Int64, _ bulk: RecorderStatements) throws {
-        let i = received.installer
-        let status: InstallerStatus = i.usable ? .usable : .unusable
-        let reason: String? = i.usable ? nil : "api"
-        let s = bulk.insertInstaller
-        s.bind(1, i.uuid); s.bind(2, i.displayName); s.bind(3, i.operatingSystemFamilyId)
-        s.bind(4, i.preferredLanguageCode); s.bind(5, i.deviceEnrollment.securityGroupUuid)
-        s.bind(6, i.deviceEnrollment.groupDisplayName); s.bind(7, i.enableCloudScannerFeedback)
-        s.bind(8, i.enablePuaDetection); s.bind(9, i.sendAnonymousDiagnosticData); s.bind(10, i.downloadUrl)
-        s.bind(11, i.createTime?.nanoseconds); s.bind(12, i.expireTime?.nanoseconds); s.bind(13, i.usable)
-        s.bind(14, status.rawValue); s.bind(15, reason); s.bind(16, now.nanoseconds)
-        s.bind(17, now.nanoseconds); s.bind(18, now.nanoseconds); s.bind(19, hash)
-        try s.run()
-        let rowID = db.lastInsertedRowID
-        try writeChildren(i, bulk)
-        bulk.insertRaw.bind(1, rowID); bulk.insertRaw.bind(2, received.rawJSON); bulk.insertRaw.bind(3, now.nanoseconds)
-        try bulk.insertRaw.run()
-        // The installers table holds the current state and `changed` events the old values,
-        // so a past state is rebuilt backwards; `recorded` only notes what a reader scans for.
-        let details = JSONObject(keys: ["displayName", "status"], values: [.string(i.displayName), .string(status.rawValue)])
-        let e = bulk.insertEvent
-        e.bind(1, i.uuid); e.bind(2, EventKind.recorded.rawValue); e.bind(3, now.nanoseconds)
-        e.bind(4, source.rawValue); e.bind(5, reason); e.bind(6, JSONValue.object(details).jsonText)
-        try e.run()
+    /// Buffers a new installer's rows (installer, products, components, raw answer and its
+    /// `recorded` event) in the batch inserts.
+    private func insert(_ decoded: DecodedInstaller, id: Int64, _ bulk: RecorderStatements) {
+        let i = decoded.received.installer
+        let (status, reason) = DecodedInstaller.initialStatus(of: i)
+        let at = BulkValue(now.nanoseconds)
+        bulk.installers.append(
+            .int(id), .text(i.uuid), .text(i.displayName), BulkValue(i.operatingSystemFamilyId),
+            .text(i.preferredLanguageCode), .text(i.deviceEnrollment.securityGroupUuid),
+            .text(i.deviceEnrollment.groupDisplayName), BulkValue(i.enableCloudScannerFeedback),
+            BulkValue(i.enablePuaDetection), BulkValue(i.sendAnonymousDiagnosticData), .text(i.downloadUrl),
+            BulkValue(i.createTime?.nanoseconds), BulkValue(i.expireTime?.nanoseconds), BulkValue(i.usable),
+            .text(status.rawValue), BulkValue(reason), at, at, at, .int(decoded.contentHash))
+        writeChildren(i, bulk)
+        bulk.rawAnswers.append(.int(id), .text(decoded.received.rawJSON), at)
+        bulk.events.append(.text(i.uuid), .text(EventKind.recorded.rawValue), at, .text(source.rawValue),
+                               BulkValue(reason), .text(decoded.recordedDetails))
     }
 
-    private func writeChildren(_ i: Installer, _ bulk: RecorderStatements) throws {
-        let p = bulk.insertProduct
-        for (n, product) in i.activatedProducts.enumerated() {
-            p.bind(1, i.uuid); p.bind(2, n); p.bind(3, product.poolUuid); p.bind(4, product.poolDisplayName)
-            p.bind(5, product.productId); p.bind(6, product.productDisplayName); p.bind(7, product.subscriptionUuid)
-            p.bind(8, product.subscriptionSupportCode)
-            try p.run()
+    /// Buffers an installer's products and components; `record(batch:)` writes them.
+    private func writeChildren(_ i: Installer, _ bulk: RecorderStatements) {
+        for (n, p) in i.activatedProducts.enumerated() {
+            bulk.products.append(.text(i.uuid), BulkValue(n), .text(p.poolUuid), .text(p.poolDisplayName),
+                                     BulkValue(p.productId), .text(p.productDisplayName), .text(p.subscriptionUuid),
+                                     .text(p.subscriptionSupportCode))
         }
-        let c = bulk.insertComponent
-        for (n, component) in i.installedComponents.enumerated() {
-            c.bind(1, i.uuid); c.bind(2, n); c.bind(3, component.id); c.bind(4, component.name); c.bind(5, component.displayName)
-            try c.run()
+        for (n, c) in i.installedComponents.enumerated() {
+            bulk.components.append(.text(i.uuid), BulkValue(n), BulkValue(c.id), .text(c.name), .text(c.displayName))
         }
     }
 
@@ -128,7 +157,7 @@ struct InstallerRecorder {
         if old.installer.activatedProducts != i.activatedProducts || old.installer.installedComponents != i.installedComponents {
             try db.cachedStatement(sql: "DELETE FROM activated_products WHERE installer_uuid = ?").execute(arguments: [i.uuid])
             try db.cachedStatement(sql: "DELETE FROM installed_components WHERE installer_uuid = ?").execute(arguments: [i.uuid])
-            try writeChildren(i, try statements())
+            writeChildren(i, statements())
         }
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO raw_answers (installer_id, json, received_at) VALUES (?, ?, ?)")
             .execute(arguments: [rowID, received.rawJSON, now.nanoseconds])
@@ -143,28 +172,64 @@ struct InstallerRecorder {
     }
 }
 
-/// The recorder's hot statements (see `BulkStatement`).
-final class RecorderStatements {
-    let lookup, insertInstaller, insertProduct, insertComponent, insertRaw, insertEvent: BulkStatement
+/// A received installer with what recording it needs that does not depend on the ledger,
+/// computed up front (import does it on its decoding thread).
+struct DecodedInstaller: Sendable {
+    var received: ReceivedInstaller
+    var contentHash: Int64
+    /// The details of its `recorded` event, should it be new. The installers table holds the
+    /// current state and `changed` events the old values, so a past state is rebuilt
+    /// backwards; `recorded` only notes what a reader scans for.
+    var recordedDetails: String
 
-    init(_ db: Database) throws {
-        lookup = try BulkStatement(db, sql: "SELECT id, content_hash FROM installers WHERE uuid = ?")
-        insertInstaller = try BulkStatement(db, sql: """
-            INSERT INTO installers (uuid, display_name, os_family_id, language, security_group_uuid,
-              group_display_name, cloud_feedback, pua_detection, diagnostics, download_url, create_time,
-              expire_time, api_usable, status, status_reason, status_changed_at, first_seen, last_seen, content_hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        insertProduct = try BulkStatement(db, sql: """
-            INSERT INTO activated_products (installer_uuid, position, pool_uuid, pool_display_name, product_id,
-              product_display_name, subscription_uuid, subscription_support_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        insertComponent = try BulkStatement(db, sql: """
-            INSERT INTO installed_components (installer_uuid, position, component_id, name, display_name)
-            VALUES (?, ?, ?, ?, ?)
-            """)
-        insertRaw = try BulkStatement(db, sql: "INSERT INTO raw_answers (installer_id, json, received_at) VALUES (?, ?, ?)")
-        insertEvent = try BulkStatement(db, sql: "INSERT INTO events (installer_uuid, kind, at, source, reason, details) VALUES (?, ?, ?, ?, ?, ?)")
+    init(_ received: ReceivedInstaller) {
+        self.received = received
+        let installer = received.installer
+        contentHash = installer.contentHash
+        let details = JSONObject(keys: ["displayName", "status"],
+                                 values: [.string(installer.displayName), .string(Self.initialStatus(of: installer).status.rawValue)])
+        recordedDetails = JSONValue.object(details).jsonText
+    }
+
+    /// The status of an installer the ledger has not seen before: ESET's verdict.
+    static func initialStatus(of installer: Installer) -> (status: InstallerStatus, reason: String?) {
+        installer.usable ? (.usable, nil) : (.unusable, "api")
+    }
+}
+
+/// The recorder's hot statements (see `BulkStatement` and `BatchInsert`).
+final class RecorderStatements {
+    /// How many installers one lookup query takes at most.
+    static let batch = 64
+    private let db: Database
+    private var lookups = [Int: BulkStatement]()
+    let installers, products, components, rawAnswers, events: BatchInsert
+
+    /// `SELECT uuid, id, content_hash` of the installers among `count` uuids (parameters).
+    func lookup(count: Int) throws -> BulkStatement {
+        if let made = lookups[count] { return made }
+        let list = Array(repeating: "?", count: count).joined(separator: ", ")
+        let made = try BulkStatement(db, sql: "SELECT uuid, id, content_hash FROM installers WHERE uuid IN (\(list))")
+        lookups[count] = made
+        return made
+    }
+
+    init(_ db: Database) {
+        self.db = db
+        installers = BatchInsert(db, table: "installers", columns: [
+            "id", "uuid", "display_name", "os_family_id", "language", "security_group_uuid", "group_display_name",
+            "cloud_feedback", "pua_detection", "diagnostics", "download_url", "create_time", "expire_time",
+            "api_usable", "status", "status_reason", "status_changed_at", "first_seen", "last_seen", "content_hash",
+        ])
+        products = BatchInsert(db, table: "activated_products", columns: [
+            "installer_uuid", "position", "pool_uuid", "pool_display_name", "product_id", "product_display_name",
+            "subscription_uuid", "subscription_support_code",
+        ])
+        components = BatchInsert(db, table: "installed_components", columns: [
+            "installer_uuid", "position", "component_id", "name", "display_name",
+        ])
+        rawAnswers = BatchInsert(db, table: "raw_answers", columns: ["installer_id", "json", "received_at"])
+        events = BatchInsert(db, table: "events", columns: ["installer_uuid", "kind", "at", "source", "reason", "details"])
     }
 }
 
@@ -225,8 +290,15 @@ struct FNV1a {
     private(set) var value: UInt64 = 0xcbf29ce484222325
 
     mutating func add(_ s: String) {
-        for b in s.utf8 { value = (value ^ UInt64(b)) &* 0x100000001b3 }
+        let hashed: Void? = s.utf8.withContiguousStorageIfAvailable { add(bytes: $0) }
+        if hashed == nil { for b in s.utf8 { value = (value ^ UInt64(b)) &* 0x100000001b3 } }
         value = (value ^ 0xFF) &* 0x100000001b3
+    }
+
+    private mutating func add(bytes: UnsafeBufferPointer<UInt8>) {
+        var v = value
+        for b in bytes { v = (v ^ UInt64(b)) &* 0x100000001b3 }
+        value = v
     }
 
     mutating func add(_ v: Int64) {

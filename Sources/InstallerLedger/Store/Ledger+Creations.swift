@@ -157,9 +157,8 @@ extension Ledger {
             summary.seen = listed.count
             var recorder = InstallerRecorder(db: db, source: .sync, now: now, touchLastSeen: true)
             var listedUuids = Set<String>()
-            for received in listed where listedUuids.insert(received.installer.uuid).inserted {
-                try recorder.record(received)
-            }
+            let distinct = listed.filter { listedUuids.insert($0.installer.uuid).inserted }
+            try recorder.record(distinct.map(DecodedInstaller.init))
             summary.record = recorder.summary
             let known = try String.fetchCursor(db, sql: "SELECT uuid FROM installers WHERE status <> 'deleted'")
             var gone = [String]()
