@@ -96,28 +96,20 @@ extension Ledger {
             pipe.cancel()
             decoded.wait()
         }
-        return try dbWriter.writeWithoutTransaction { db in
-            // With foreign keys enforced, SQLite copies every page a multi-row INSERT into a
-            // child table touches into a statement journal (so that a violation could undo
-            // just that statement): 700,000 extra page writes for 100k installers. The
-            // recorder writes an installer's children only with or after the installer
-            // itself, so the import's rows satisfy the keys by construction (tested with
-            // `PRAGMA foreign_key_check`), and a failed import rolls back as a whole anyway.
-            // The pragma cannot change inside a transaction, hence outside of it.
-            try db.execute(sql: "PRAGMA foreign_keys = OFF")
-            defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
-            var summary = RecordSummary()
-            try db.inTransaction {
-                var recorder = InstallerRecorder(db: db, source: source, now: now)
-                while let chunk = try pipe.take() {
-                    try recorder.record(chunk)
-                    // Freed by the decoding thread, which has time to spare.
-                    pipe.giveBack(chunk)
-                }
-                summary = recorder.summary
-                return .commit
+        // With foreign keys enforced, SQLite copies every page a multi-row INSERT into a child
+        // table touches into a statement journal (so that a violation could undo just that
+        // statement): 700,000 extra page writes for 100k installers. The recorder writes an
+        // installer's children only with or after the installer itself, so the import's rows
+        // satisfy the keys by construction (tested with `PRAGMA foreign_key_check`), and a
+        // failed import rolls back as a whole anyway.
+        return try writeWithoutForeignKeyChecks { db in
+            var recorder = InstallerRecorder(db: db, source: source, now: now)
+            while let chunk = try pipe.take() {
+                try recorder.record(chunk)
+                // Freed by the decoding thread, which has time to spare.
+                pipe.giveBack(chunk)
             }
-            return summary
+            return recorder.summary
         }
     }
 

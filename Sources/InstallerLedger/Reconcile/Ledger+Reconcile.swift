@@ -68,26 +68,18 @@ extension Ledger {
     public func reconcile(eset: ESETState?, at now: Timestamp, startedAt: Timestamp,
                           tolerance: LedgerDuration = ReconcilePlan.defaultTolerance,
                           failure: String? = nil) throws -> ReconcilePlan {
-        try dbWriter.writeWithoutTransaction { db in
-            // Every row written here references an installer the plan read from `installers`
-            // in this transaction (the bulk events even select their uuid from it), so the
-            // foreign keys hold by construction; checking them costs one index lookup per
-            // event, a fifth of a 100k-row run. The pragma only takes effect outside a
-            // transaction, hence this bracket.
-            try db.execute(sql: "PRAGMA foreign_keys = OFF")
-            defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
-            var plan: ReconcilePlan?
-            try db.inTransaction {
-                let candidates = try Self.reconcileCandidates(db, expiredAt: eset == nil ? now : nil)
-                let made = ReconcilePlan.make(candidates: candidates, eset: eset, now: now, tolerance: tolerance)
-                try Self.apply(made, db)
-                try db.execute(sql: """
-                    INSERT INTO runs (kind, started_at, finished_at, succeeded, counts, message) VALUES ('reconcile', ?, ?, ?, ?, ?)
-                    """, arguments: [startedAt.nanoseconds, now.nanoseconds, failure == nil, made.countsJSON(offline: eset == nil), failure])
-                plan = made
-                return .commit
-            }
-            return plan!
+        // Every row written here references an installer the plan read from `installers` in
+        // this transaction (the bulk events even select their uuid from it), so the foreign
+        // keys hold by construction; checking them costs one index lookup per event, a fifth
+        // of a 100k-row run.
+        try writeWithoutForeignKeyChecks { db in
+            let candidates = try Self.reconcileCandidates(db, expiredAt: eset == nil ? now : nil)
+            let made = ReconcilePlan.make(candidates: candidates, eset: eset, now: now, tolerance: tolerance)
+            try Self.apply(made, db)
+            try db.execute(sql: """
+                INSERT INTO runs (kind, started_at, finished_at, succeeded, counts, message) VALUES ('reconcile', ?, ?, ?, ?, ?)
+                """, arguments: [startedAt.nanoseconds, now.nanoseconds, failure == nil, made.countsJSON(offline: eset == nil), failure])
+            return made
         }
     }
 

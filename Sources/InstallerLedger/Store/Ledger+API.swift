@@ -18,6 +18,23 @@ extension Ledger {
         }
     }
 
+    /// Runs `body` in one write transaction with foreign-key enforcement off, for bulk writers
+    /// whose rows satisfy the keys by construction (import, reconcile); every other write
+    /// keeps them enforced. The pragma only takes effect outside a transaction, hence this
+    /// bracket; enforcement is back on when it returns or throws.
+    func writeWithoutForeignKeyChecks<T>(_ body: (Database) throws -> T) throws -> T {
+        try dbWriter.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+            var result: T?
+            try db.inTransaction {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
     /// Records a list of installers in one transaction.
     public func record(_ installers: [ReceivedInstaller], source: EventSource, at now: Timestamp) throws -> RecordSummary {
         try record(source: source, at: now) { record in
