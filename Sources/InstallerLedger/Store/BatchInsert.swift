@@ -49,9 +49,13 @@ final class BatchInsert {
         values.append(contentsOf: row)
     }
 
-    /// Writes the buffered rows.
-    /// - Throws: `DatabaseError` (e.g. a constraint violation).
+    /// Writes the buffered rows, and forgets them even when a statement fails.
+    /// - Throws: `DatabaseError` (e.g. a constraint violation). With `OR FAIL`, the rows of
+    ///   the failing statement before the bad one stay written: the caller rolls back its
+    ///   transaction, as every writer of the ledger does on an error. In exchange SQLite
+    ///   keeps no statement journal when foreign keys are off (see `importAnswers`).
     func flush() throws {
+        defer { values.removeAll(keepingCapacity: true) }
         var start = 0
         while start < values.count {
             let rows = min(maxRows, (values.count - start) / columns)
@@ -60,7 +64,6 @@ final class BatchInsert {
             start += rows * columns
             try statement.run()
         }
-        values.removeAll(keepingCapacity: true)
     }
 
     private func statement(rows: Int) throws -> BulkStatement {

@@ -3,6 +3,8 @@ import GRDB
 /// Records received installers inside one write transaction with cached prepared
 /// statements: inserts new ones (`recorded`), diffs known ones (`changed`, and
 /// `became_unusable` when ESET stops calling them usable), and leaves identical ones alone.
+/// Installers go in batches of up to 64: one lookup query per batch, and the new ones'
+/// rows written by multi-row inserts (`BatchInsert`) at the end of the batch.
 struct InstallerRecorder {
     let db: Database
     let source: EventSource
