@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import ESETConnectSandbox
 @testable import InstallerLedger
 
 /// Input written by someone else: truncated JSON, wrong types, invalid UTF-8, deep nesting,
@@ -94,20 +95,9 @@ import Testing
 
     // MARK: - A seeded generator
 
-    /// SplitMix64: the same seed, the same inputs, on every platform.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func seededMutationsAreEitherRecordedWholeOrRefusedWithAPlace() throws {
-        var rng = SeededGenerator(state: 7)
+        // The sandbox's SplitMix64: the same seed, the same inputs, on every platform.
+        var rng = SeededGenerator(seed: 7)
         let valid = Array(Sample.answer(Sample.installer(uuid: "0b7f3c1e-5a2d-4c8e-9f10-2a3b4c5d6e7f")).utf8)
         let (ledger, _) = try Self.ledgerWithExamples()
         var refused = 0
