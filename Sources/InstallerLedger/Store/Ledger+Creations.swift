@@ -14,35 +14,6 @@ public struct PendingCreation: Sendable, Equatable {
     public var planKey: String?
 }
 
-/// What a sync did.
-public struct SyncSummary: Sendable, Equatable {
-    public var seen = 0
-    public var record = RecordSummary()
-    public var deleted = 0
-    public var resolved = 0
-    /// Creations still without a matching installer (too recent to give up on).
-    public var stillPending: [String] = []
-    /// Creations that certainly did not happen (no match long after they were sent).
-    public var failed: [String] = []
-
-    public init() {}
-
-    /// A one-line account, e.g. `120 listed: 3 new, 1 changed, 116 unchanged, 2 deleted, 1 pending resolved`.
-    public var line: String {
-        var s = "\(seen) listed: \(record.line), \(deleted) deleted, \(resolved) pending resolved"
-        if !stillPending.isEmpty { s += ", \(stillPending.count) still pending" }
-        if !failed.isEmpty { s += ", \(failed.count) pending found not created" }
-        return s
-    }
-
-    var countsJSON: String {
-        JSONValue.object(JSONObject(
-            keys: ["seen", "new", "changed", "unchanged", "deleted", "resolved", "pending", "failed"],
-            values: [.int(Int64(seen)), .int(Int64(record.new)), .int(Int64(record.changed)), .int(Int64(record.unchanged)),
-                     .int(Int64(deleted)), .int(Int64(resolved)), .int(Int64(stillPending.count)), .int(Int64(failed.count))])).jsonText
-    }
-}
-
 extension Ledger {
     /// How long after sending a creation `sync` keeps waiting for it to appear before it
     /// concludes ESET did not create it (ESET keeps delayed answers 10 minutes).
@@ -144,59 +115,6 @@ extension Ledger {
             """, arguments: [reason ?? source.rawValue, now.nanoseconds, uuid])
         guard db.changesCount > 0 else { return }
         try EventLog.append(db, uuid: uuid, kind: .deleted, at: now, source: source, reason: reason, details: nil)
-    }
-
-    // MARK: - Sync
-
-    /// Applies a complete listing from ESET in one transaction: adopts unknown installers,
-    /// refreshes known ones, marks those no longer listed as deleted, and resolves pending
-    /// creations by display name, OS, group and creation time.
-    public func applySync(listed: [ReceivedInstaller], at now: Timestamp) throws -> SyncSummary {
-        try dbWriter.write { db in
-            var summary = SyncSummary()
-            summary.seen = listed.count
-            var recorder = InstallerRecorder(db: db, source: .sync, now: now, touchLastSeen: true)
-            var listedUuids = Set<String>()
-            let distinct = listed.filter { listedUuids.insert($0.installer.uuid).inserted }
-            try recorder.record(distinct.map(DecodedInstaller.init))
-            summary.record = recorder.summary
-            let known = try String.fetchCursor(db, sql: "SELECT uuid FROM installers WHERE status <> 'deleted'")
-            var gone = [String]()
-            while let uuid = try known.next() { if !listedUuids.contains(uuid) { gone.append(uuid) } }
-            for uuid in gone {
-                try Self.markDeleted(db, uuid: uuid, source: .sync, at: now, reason: "no longer listed")
-                summary.deleted += 1
-            }
-            try resolvePending(db, listed: listed, at: now, summary: &summary)
-            return summary
-        }
-    }
-
-    func resolvePending(_ db: Database, listed: [ReceivedInstaller], at now: Timestamp, summary: inout SyncSummary) throws {
-        let pending = try Self.fetchPending(db, state: .pending)
-        guard !pending.isEmpty else { return }
-        var taken = Set(try String.fetchAll(db, sql: "SELECT installer_uuid FROM pending_creations WHERE installer_uuid IS NOT NULL"))
-        for creation in pending {
-            let r = creation.request
-            let earliest = creation.requestedAt.subtracting(.seconds(120))
-            let latest = creation.requestedAt.adding(Self.pendingGracePeriod)
-            let candidates = listed.map(\.installer).filter { i in
-                !taken.contains(i.uuid) && i.displayName == r.displayName && i.operatingSystemFamilyId == r.operatingSystemFamilyId
-                    && (r.securityGroupUuid == nil || i.deviceEnrollment.securityGroupUuid == r.securityGroupUuid)
-                    && (i.createTime.map { $0 >= earliest && $0 <= latest } ?? false)
-            }
-            let distance = { (i: Installer) in abs(i.createTime!.nanoseconds - creation.requestedAt.nanoseconds) }
-            if let match = candidates.min(by: { distance($0) < distance($1) }) {
-                try resolve(db, localId: creation.localId, uuid: match.uuid, source: .sync, at: now)
-                taken.insert(match.uuid)
-                summary.resolved += 1
-            } else if now > latest {
-                try fail(db, localId: creation.localId, message: "no matching installer appeared at ESET", source: .sync, at: now)
-                summary.failed.append(creation.localId)
-            } else {
-                summary.stillPending.append(creation.localId)
-            }
-        }
     }
 
     // MARK: - Runs
