@@ -95,7 +95,7 @@ extension InstallerLedgerCommand {
                     let summary = try ledger.exportCSV(options, toFile: output, generatedAt: clock.current,
                                                        onTemporaryFile: InterruptCleanup.remember)
                     print("\(summary.rows) rows written to \(output) (sha256 \(summary.sha256), manifest \(output).sha256)")
-                } catch let error as ExportError {
+                } catch let error as OutputFileError {
                     throw OutputError(description: error.description)
                 }
             }

@@ -84,9 +84,9 @@ enum ValueParsing {
     }
 }
 
-/// A `--now` option for back-dating and tests; hidden where SPEC does not list it.
+/// The one `--now` option, for back-dating and tests, in every command that has it.
 struct ClockOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Pretend the current time is this (RFC 3339 or YYYY-MM-DD).", valueName: "timestamp", visibility: .hidden),
+    @Option(name: .long, help: ArgumentHelp("Run as if the current time were this (RFC 3339 or YYYY-MM-DD).", valueName: "timestamp"),
             transform: ValueParsing.date)
     var now: Timestamp?
 

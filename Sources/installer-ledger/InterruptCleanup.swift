@@ -31,3 +31,31 @@ enum InterruptCleanup {
         count += 1
     }
 }
+
+/// The first SIGINT asks the run to stop starting new work; the second one quits at once.
+final class InterruptHandler: @unchecked Sendable {
+    private let source: any DispatchSourceSignal
+    private let lock = NSLock()
+    private var count = 0
+
+    init(_ onFirst: @escaping @Sendable () -> Void) {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [unowned self] in
+            let n = self.lock.withLock { self.count += 1; return self.count }
+            if n == 1 {
+                StandardError.write("\ninstaller-ledger: stopping: no new line is started, waiting for those in flight (Ctrl-C again to quit now)\n")
+                onFirst()
+            } else {
+                signal(SIGINT, SIG_DFL)
+                raise(SIGINT)
+            }
+        }
+        source.resume()
+    }
+
+    func cancel() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}

@@ -31,15 +31,13 @@ extension InstallerLedgerCommand {
         @Flag(name: .customLong("dry-run"), help: "Print what would change and write nothing.")
         var dryRun = false
 
-        @Option(help: ArgumentHelp("Reconcile as if the current time were this (RFC 3339 or YYYY-MM-DD).", valueName: "timestamp"),
-                transform: ValueParsing.date)
-        var now: Timestamp?
+        @OptionGroup var clock: ClockOptions
 
         func run() async throws {
             try await withExitCodes {
                 let client = offline ? nil : try api.client()
                 let ledger = try global.openLedger()
-                let fixed = now
+                let fixed = clock.now
                 let reconciler = Reconciler(ledger: ledger, client: client, now: { fixed ?? .now() })
                 let plan = try await reconciler.run(dryRun: dryRun)
                 var out = StandardOutput()

@@ -52,9 +52,7 @@ extension InstallerLedgerCommand {
         @Flag(help: "Print nothing when the result is OK (cron mails only when there is something to do).")
         var quiet = false
 
-        @Option(help: ArgumentHelp("Report as if the current time were this (RFC 3339 or YYYY-MM-DD).", valueName: "timestamp"),
-                transform: ValueParsing.date)
-        var now: Timestamp?
+        @OptionGroup var clock: ClockOptions
 
         func validate() throws {
             _ = try ValueParsing.choice(format, ReportFormat.self, what: "report format")
@@ -69,7 +67,7 @@ extension InstallerLedgerCommand {
                 let chosen = ReportFormat(rawValue: format.lowercased())!
                 let thresholds = ReportThresholds(warn: warn, critical: critical, maxSyncAge: maxSyncAge)
                 let outcome = ExpiryReporter(ledgerPath: global.ledgerPath, thresholds: thresholds, format: chosen,
-                                             now: now ?? .now()).run()
+                                             now: clock.current).run()
                 for problem in [outcome.ledgerProblem, outcome.recordingProblem].compactMap({ $0 }) {
                     StandardError.write("installer-ledger: \(outcome.ledgerProblem == problem ? "error" : "warning"): \(problem)\n")
                 }

@@ -265,7 +265,7 @@ let hostileNames = [
         try "previous export\r\n".write(toFile: path, atomically: true, encoding: .utf8)
         // The manifest cannot be created (a folder is in its way) after the data is written.
         try FileManager.default.createDirectory(atPath: path + ".sha256", withIntermediateDirectories: false)
-        #expect(throws: ExportError.destinationIsFolder(path + ".sha256")) {
+        #expect(throws: OutputFileError.destinationIsFolder(path + ".sha256")) {
             try ledger.exportCSV(ExportOptions(), toFile: path, generatedAt: now)
         }
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "previous export\r\n")
@@ -284,7 +284,7 @@ let hostileNames = [
         }
         #expect(!FileManager.default.fileExists(atPath: temporary))
         #expect(!FileManager.default.fileExists(atPath: path))
-        #expect(throws: ExportError.self) { try AtomicOutputFile(path: folder.file("missing/out.csv")) }
+        #expect(throws: OutputFileError.self) { try AtomicOutputFile(path: folder.file("missing/out.csv")) }
     }
 
     @Test func theStreamingHashAgreesWithSha256sumWhateverTheChunks() throws {

@@ -54,7 +54,7 @@ extension Ledger {
     /// temporary file is left behind and nothing appears under the output names.
     /// - Parameter onTemporaryFile: told each temporary path before it is created, so that a
     ///   signal handler can remove it if the process is interrupted.
-    /// - Throws: `ExportError`, or a database error.
+    /// - Throws: `OutputFileError`, or a database error.
     public func exportCSV(_ options: ExportOptions, toFile path: String, generatedAt: Timestamp,
                           onTemporaryFile: (String) -> Void = { _ in }) throws -> ExportSummary {
         let data = try AtomicOutputFile(path: path, willCreate: onTemporaryFile)

@@ -84,7 +84,7 @@ extension Ledger {
     ///   small ones to cross many chunk boundaries).
     func importAnswers(_ inputs: [ImportInput], source: EventSource = .import, at now: Timestamp,
                        chunks: (first: Int, then: Int)) throws -> RecordSummary {
-        let pipe = HandOver<[DecodedInstaller]>(capacity: 2)
+        let pipe = ThreadQueue<[DecodedInstaller]>(capacity: 2)
         let decoded = DispatchSemaphore(value: 0)
         let decoder = Thread {
             pipe.finish(Result { try Self.decode(inputs, chunks: chunks, into: pipe) })
@@ -121,7 +121,7 @@ extension Ledger {
     /// less CPU on 100k than input order. Equal uuids keep their input order, so a later
     /// line still wins.
     /// - Throws: `ImportError`, or `CancellationError` when the recording stopped first.
-    static func decode(_ inputs: [ImportInput], chunks: (first: Int, then: Int), into pipe: HandOver<[DecodedInstaller]>) throws {
+    static func decode(_ inputs: [ImportInput], chunks: (first: Int, then: Int), into pipe: ThreadQueue<[DecodedInstaller]>) throws {
         var chunk = [DecodedInstaller]()
         chunk.reserveCapacity(chunks.then)
         var chunkSize = chunks.first
@@ -163,7 +163,7 @@ extension Ledger {
 /// full, `take` while it is empty. The producer ends it with `finish` (the error it failed
 /// with, if any); the consumer stops the producer with `cancel`, and can hand items it is
 /// done with back with `giveBack`, so that the producer's thread pays for freeing them.
-final class HandOver<Element: Sendable>: @unchecked Sendable {
+final class ThreadQueue<Element: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private let capacity: Int
     private var items = [Element]()

@@ -40,7 +40,31 @@ public final class Ledger: Sendable {
             } else {
                 try checkCompatibility(path: path)
             }
-            var config = Configuration()
+            let pool = try DatabasePool(path: path, configuration: configuration(.file))
+            return try Ledger(dbWriter: pool, path: path)
+        } catch let error as LedgerError {
+            throw error
+        } catch let error as DatabaseError {
+            throw LedgerError.cannotOpen(path: path, reason: error.message ?? "\(error)")
+        } catch {
+            throw LedgerError.cannotOpen(path: path, reason: "\(error.localizedDescription)")
+        }
+    }
+
+    /// What a connection is for, which decides its GRDB configuration.
+    enum ConnectionKind { case file, memory, readOnlyCheck }
+
+    /// The one place GRDB connections are configured. A file ledger: WAL (DatabasePool), foreign
+    /// keys on, a 10 s busy timeout so a cron job and a human never fail with "database is locked".
+    static func configuration(_ kind: ConnectionKind) -> Configuration {
+        var config = Configuration()
+        switch kind {
+        case .memory:
+            config.foreignKeysEnabled = true
+        case .readOnlyCheck:
+            config.readonly = true
+            config.busyMode = .timeout(10)
+        case .file:
             config.busyMode = .timeout(10)
             config.foreignKeysEnabled = true
             config.prepareDatabase { db in
@@ -53,31 +77,19 @@ public final class Ledger: Sendable {
                 // keeps them in memory instead of re-reading them from the WAL.
                 try db.execute(sql: "PRAGMA cache_size = -65536")
             }
-            let pool = try DatabasePool(path: path, configuration: config)
-            return try Ledger(dbWriter: pool, path: path)
-        } catch let error as LedgerError {
-            throw error
-        } catch let error as DatabaseError {
-            throw LedgerError.cannotOpen(path: path, reason: error.message ?? "\(error)")
-        } catch {
-            throw LedgerError.cannotOpen(path: path, reason: "\(error.localizedDescription)")
         }
+        return config
     }
 
     /// A fresh ledger in memory, for tests.
     public static func inMemory() throws -> Ledger {
-        var config = Configuration()
-        config.foreignKeysEnabled = true
-        return try Ledger(dbWriter: DatabaseQueue(configuration: config), path: ":memory:")
+        try Ledger(dbWriter: DatabaseQueue(configuration: configuration(.memory)), path: ":memory:")
     }
 
     /// Refuses a ledger with migrations this build does not know or whose recorded
     /// checksums differ, reading through a read-only connection so the file stays untouched.
     static func checkCompatibility(path: String) throws {
-        var config = Configuration()
-        config.readonly = true
-        config.busyMode = .timeout(10)
-        let queue = try DatabaseQueue(path: path, configuration: config)
+        let queue = try DatabaseQueue(path: path, configuration: configuration(.readOnlyCheck))
         defer { try? queue.close() }
         try queue.read { db in try verifyMigrations(db, path: path) }
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What can go wrong writing an export file.
-public enum ExportError: Error, Equatable, CustomStringConvertible {
+public enum OutputFileError: Error, Equatable, CustomStringConvertible {
     /// The temporary file beside the destination could not be created.
     case cannotCreate(path: String, reason: String)
     /// Writing, flushing or renaming failed (disk full, file too large, permissions).
@@ -43,10 +43,10 @@ public final class AtomicOutputFile {
 
     /// Creates the temporary file: with `mode` when given (whatever the umask), else 0666
     /// less the umask.
-    /// - Throws: `ExportError.cannotCreate` or `.destinationIsFolder`.
+    /// - Throws: `OutputFileError.cannotCreate` or `.destinationIsFolder`.
     /// - Parameter willCreate: told the temporary path just before the file is created, so a
     ///   signal handler knows it from the first moment the file can exist.
-    public init(path: String, mode: mode_t? = nil, willCreate: (String) -> Void = { _ in }) throws(ExportError) {
+    public init(path: String, mode: mode_t? = nil, willCreate: (String) -> Void = { _ in }) throws(OutputFileError) {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
             throw .destinationIsFolder(path)
@@ -72,8 +72,8 @@ public final class AtomicOutputFile {
     deinit { discard() }
 
     /// Appends bytes.
-    /// - Throws: `ExportError.cannotWrite`.
-    public func write(_ bytes: [UInt8]) throws(ExportError) {
+    /// - Throws: `OutputFileError.cannotWrite`.
+    public func write(_ bytes: [UInt8]) throws(OutputFileError) {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
@@ -86,16 +86,16 @@ public final class AtomicOutputFile {
     }
 
     /// Flushes the data to disk and closes the temporary file; `commit()` then only renames.
-    /// - Throws: `ExportError.cannotWrite`.
-    public func finish() throws(ExportError) {
+    /// - Throws: `OutputFileError.cannotWrite`.
+    public func finish() throws(OutputFileError) {
         guard descriptor >= 0 else { return }
         defer { close(descriptor); descriptor = -1 }
         guard fsync(descriptor) == 0 else { throw .cannotWrite(path: path, reason: String(cString: strerror(errno))) }
     }
 
     /// Renames the finished file into place and flushes the folder entry.
-    /// - Throws: `ExportError.cannotWrite`.
-    public func commit() throws(ExportError) {
+    /// - Throws: `OutputFileError.cannotWrite`.
+    public func commit() throws(OutputFileError) {
         try finish()
         guard rename(temporaryPath, path) == 0 else { throw .cannotWrite(path: path, reason: String(cString: strerror(errno))) }
         committed = true
