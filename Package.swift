@@ -28,6 +28,7 @@ let package = Package(
                 .embedInCode("0002_pending_creations_and_runs.sql"),
                 .embedInCode("0003_reports.sql"),
                 .embedInCode("0004_successions.sql"),
+                .embedInCode("0005_accounts.sql"),
             ]
         ),
         .target(

@@ -6,5 +6,6 @@ public enum LedgerMigrationFiles {
         ("0002_pending_creations_and_runs", String(decoding: PackageResources._002_pending_creations_and_runs_sql, as: UTF8.self)),
         ("0003_reports", String(decoding: PackageResources._003_reports_sql, as: UTF8.self)),
         ("0004_successions", String(decoding: PackageResources._004_successions_sql, as: UTF8.self)),
+        ("0005_accounts", String(decoding: PackageResources._005_accounts_sql, as: UTF8.self)),
     ]
 }

@@ -3,51 +3,63 @@ import Foundation
 import InstallerLedger
 import Logging
 
-/// Options of commands that call ESET Connect. Credentials come from the environment or a
-/// password file, never from the command line.
+/// Options of commands that call ESET Connect. Credentials come from the account's stored
+/// source, the environment or a password file, never from the command line.
 struct APIOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "The ledger's ESET account to work for (env INSTALLER_LEDGER_ACCOUNT); implied when the ledger has one.",
+        valueName: "name"))
+    var account: String?
+
     @Option(help: ArgumentHelp("ESET region: eu, de, us, jpn or ca (env ESET_CONNECT_REGION; default eu).", valueName: "region"))
     var region: String?
 
     @Option(name: .customLong("api-url"), help: ArgumentHelp(
-        "One base URL serving /oauth/token and /v1/... (a sandbox or proxy; env ESET_CONNECT_API_URL). https only, except on loopback.",
+        "Send this run's requests to this base URL serving /oauth/token and /v1/... (a sandbox or proxy; env ESET_CONNECT_API_URL); the account stays the same. https only, except on loopback.",
         valueName: "url"))
     var apiURL: String?
 
     @Option(name: .customLong("password-file"), help: ArgumentHelp(
-        "Read the password from this file (mode 0600) instead of ESET_CONNECT_PASSWORD.", valueName: "path"))
+        "Read the password from this file (mode 0600) instead of the account's source or ESET_CONNECT_PASSWORD.", valueName: "path"))
     var passwordFile: String?
 
-    @Option(name: .customLong("rate-limit"), help: ArgumentHelp("Requests per second to allow (default 10, ESET's limit).", valueName: "n"))
+    @Option(name: .customLong("rate-limit"), help: ArgumentHelp("Requests per second to allow, per account (default 10, ESET's limit).", valueName: "n"))
     var rateLimit: Double = 10
 
     func validate() throws {
         guard rateLimit > 0, rateLimit <= 1000 else { throw ValidationError("--rate-limit must be between 0 and 1000 requests per second") }
+        if let region, !ESETConnectConfiguration.regions.contains(region) {
+            throw ValidationError("'\(region)' is not an ESET region: use \(ESETConnectConfiguration.regions.joined(separator: ", "))")
+        }
+        if let name = accountName, !Account.isValidName(name) { throw AccountError.invalidName(name) }
     }
 
-    /// A client from these options and the environment.
-    /// - Throws: `ESETConnectError.configuration` naming what is missing.
-    func client() throws -> ESETConnectClient {
+    /// `--account`, else `INSTALLER_LEDGER_ACCOUNT`.
+    var accountName: String? {
+        if let account, !account.isEmpty { return account }
+        let fromEnv = ProcessInfo.processInfo.environment["INSTALLER_LEDGER_ACCOUNT"]
+        return fromEnv?.isEmpty == false ? fromEnv : nil
+    }
+
+    /// What this run was given besides the account: environment and options.
+    var credentials: RunCredentials {
         let env = ProcessInfo.processInfo.environment
-        guard let username = env["ESET_CONNECT_USERNAME"], !username.isEmpty else {
-            throw ESETConnectError.configuration("set ESET_CONNECT_USERNAME (and ESET_CONNECT_PASSWORD or --password-file) to the ESET Connect API user")
-        }
-        let password: String
-        if let passwordFile {
-            password = try ESETConnectConfiguration.readPasswordFile(passwordFile)
-        } else if let fromEnv = env["ESET_CONNECT_PASSWORD"], !fromEnv.isEmpty {
-            password = fromEnv
-        } else {
-            throw ESETConnectError.configuration("set ESET_CONNECT_PASSWORD or give --password-file with the API user's password")
-        }
-        let configuration: ESETConnectConfiguration
-        if let url = apiURL ?? env["ESET_CONNECT_API_URL"], !url.isEmpty {
-            configuration = try ESETConnectConfiguration(apiURL: url, username: username, password: password, rateLimit: rateLimit)
-        } else {
-            configuration = try ESETConnectConfiguration(region: region ?? env["ESET_CONNECT_REGION"] ?? "eu",
-                                                         username: username, password: password, rateLimit: rateLimit)
-        }
-        return ESETConnectClient(configuration: configuration)
+        return RunCredentials(username: env["ESET_CONNECT_USERNAME"], region: region ?? env["ESET_CONNECT_REGION"],
+                              transportURL: apiURL ?? env["ESET_CONNECT_API_URL"], passwordFile: passwordFile,
+                              environment: env, rateLimit: rateLimit)
+    }
+
+    /// The account this run works for (see `Ledger.accountForRun`) and a client that calls
+    /// ESET as it.
+    /// - Throws: `AccountError`, `ESETConnectError.configuration`.
+    func client(for ledger: Ledger) throws -> (Account, ESETConnectClient) {
+        let account = try ledger.accountForRun(named: accountName, credentials: credentials, at: .now())
+        return (account, try client(for: account))
+    }
+
+    /// A client that calls ESET as `account`.
+    func client(for account: Account) throws -> ESETConnectClient {
+        ESETConnectClient(configuration: try ESETConnectConfiguration(account: account, credentials: credentials))
     }
 }
 

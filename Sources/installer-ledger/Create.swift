@@ -119,9 +119,9 @@ extension InstallerLedgerCommand {
                     try await createMany(from: from)
                     return
                 }
-                let ledger = try global.openLedger()  // first: it sets up logging, which the client's logger needs
-                let client = try api.client()
-                let created = try await InstallerCreation(ledger: ledger, client: client).create(request)
+                let ledger = try global.openLedger()
+                let (account, client) = try api.client(for: ledger)
+                let created = try await InstallerCreation(ledger: ledger, client: client, account: account).create(request)
                 var out = StandardOutput()
                 try out.write(CreatedRendering.text(created))
                 try out.flush()
@@ -132,14 +132,14 @@ extension InstallerLedgerCommand {
         func createMany(from path: String) async throws {
             let plan = try CreationPlan.read(path: path)
             let ledger = try global.openLedger()
-            let client = try api.client()
+            let (account, client) = try api.client(for: ledger)
             let stop = BulkCreation.Stop()
             let interrupt = InterruptHandler { stop.request() }
             defer { interrupt.cancel() }
             var renderer = BulkRendering(ndjson: format.lowercased() == "ndjson", total: plan.lines.count,
                                          progress: isatty(2) == 1)
             renderer.drawBar()
-            let summary = try await BulkCreation(ledger: ledger, client: client, concurrency: concurrency)
+            let summary = try await BulkCreation(ledger: ledger, client: client, account: account, concurrency: concurrency)
                 .run(plan, stop: stop) { renderer.outcome($0) }
             renderer.finish(summary)
             try BulkRendering.exitStatus(summary)

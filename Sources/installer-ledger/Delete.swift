@@ -35,7 +35,14 @@ extension InstallerLedgerCommand {
                         return
                     }
                 }
-                let client = try api.client()
+                // The installer's own account revokes it; --account, if given, must be that one.
+                guard let account = try ledger.accounts().first(where: { $0.id == entry.accountID }) else {
+                    throw AccountError.none
+                }
+                if let named = api.accountName, named != account.name {
+                    throw AccountError.invalid("installer \(uuid) belongs to account '\(account.name)', not '\(named)'")
+                }
+                let client = try api.client(for: ledger.accountForRun(named: account.name, credentials: api.credentials, at: .now()))
                 var note = ""
                 do {
                     try await client.deleteInstaller(uuid: uuid)

@@ -36,6 +36,7 @@ extension InstallerLedgerCommand {
                 """)
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var accounts: ReadScopeOptions
         @OptionGroup var clock: ClockOptions
 
         @Option(help: ArgumentHelp("installers, products or events.", valueName: "table"))
@@ -85,7 +86,9 @@ extension InstallerLedgerCommand {
 
         func run() async throws {
             try await withExitCodes {
-                let ledger = try global.openLedger()
+                let ledger = try global.openExistingLedger()
+                var options = options
+                options.scope = try accounts.scope(ledger)
                 guard let output else {
                     _ = try ledger.exportCSV(options) { chunk in try StandardOutput.writeAll(chunk) }
                     return

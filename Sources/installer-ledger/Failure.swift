@@ -4,12 +4,45 @@ import InstallerLedger
 
 /// The exit codes of SPEC.md, in one place.
 enum ExitStatus: Int32 {
-    case usage = 64, dataError = 65, unavailable = 69, internalError = 70, ioError = 74, uncertain = 75, notAllowed = 77
+    case usage = 64, dataError = 65, noInput = 66, unavailable = 69, internalError = 70, ioError = 74, uncertain = 75, notAllowed = 77
+}
+
+extension ExitStatus {
+    /// The exit status of a library error's class.
+    init(_ exitClass: ExitClass) {
+        switch exitClass {
+        case .usage: self = .usage
+        case .dataError: self = .dataError
+        case .noInput: self = .noInput
+        case .unavailable: self = .unavailable
+        case .ioError: self = .ioError
+        case .uncertain: self = .uncertain
+        case .notAllowed: self = .notAllowed
+        case .internalError: self = .internalError
+        }
+    }
+
+    /// How bad an outcome is when several runs end differently (`sync --all`): a bug first,
+    /// then what needs a person soonest (an uncertain creation, refused credentials).
+    var severity: Int {
+        switch self {
+        case .internalError: 7
+        case .uncertain: 6
+        case .notAllowed: 5
+        case .ioError: 4
+        case .unavailable: 3
+        case .dataError: 2
+        case .noInput: 1
+        case .usage: 1
+        }
+    }
 }
 
 /// Maps a library error to its exit code and the one-line message for stderr.
 func classify(_ error: any Error) -> (ExitStatus, String) {
     switch error {
+    case let e as any ClassifiedError:
+        return (ExitStatus(e.exitClass), e.description)
     case let e as LedgerError:
         switch e {
         case .installerNotFound, .ambiguousPrefix: return (.usage, e.description)

@@ -20,6 +20,7 @@ extension InstallerLedgerCommand {
                 """)
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var accounts: ReadScopeOptions
         @OptionGroup var clock: ClockOptions
 
         @Option(help: ArgumentHelp("The date to check (default: 30 days from now).", valueName: "date"),
@@ -38,10 +39,11 @@ extension InstallerLedgerCommand {
 
         func run() async throws {
             try await withExitCodes {
-                let ledger = try global.openLedger()
+                let ledger = try global.openExistingLedger()
                 let now = clock.current
-                let gaps = try ledger.coverageGaps(at: at ?? now.adding(Self.defaultHorizon))
-                var renderer = CoverageGapRenderer(format: OutputFormat(rawValue: format.lowercased())!, gaps: gaps, now: now)
+                let gaps = try ledger.coverageGaps(at: at ?? now.adding(Self.defaultHorizon), scope: try accounts.scope(ledger))
+                var renderer = CoverageGapRenderer(format: OutputFormat(rawValue: format.lowercased())!, gaps: gaps, now: now,
+                                                   showsAccount: try accounts.showsAccount(ledger))
                 var out = StandardOutput()
                 try out.write(renderer.text())
                 try out.flush()

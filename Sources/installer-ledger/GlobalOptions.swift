@@ -29,6 +29,16 @@ struct GlobalOptions: ParsableArguments {
         return ledger
     }
 
+    /// Opens the ledger for a command that only reads: a missing file is never created.
+    /// - Throws: `CommandFailure` (66) saying there is no ledger at that path and how to make one.
+    func openExistingLedger() throws -> Ledger {
+        let path = ledgerPath
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CommandFailure(status: .noInput, message: "there is no ledger at \(path); create one with 'installer-ledger import FILE' or 'installer-ledger sync', or name another with --db")
+        }
+        return try openLedger()
+    }
+
     func bootstrapLogging() {
         let level: Logger.Level = verbose ? .debug : .warning
         LoggingSystem.bootstrapOnce(level: level)
@@ -91,4 +101,33 @@ struct ClockOptions: ParsableArguments {
     var now: Timestamp?
 
     var current: Timestamp { now ?? .now() }
+}
+
+/// `--account NAME` (repeatable) of the commands that read: which accounts to cover; every
+/// account that is not archived by default.
+struct ReadScopeOptions: ParsableArguments {
+    @Option(name: .customLong("account"), help: ArgumentHelp(
+        "Only this account's installers (repeatable; env INSTALLER_LEDGER_ACCOUNT; default: every account).", valueName: "name"))
+    var accounts: [String] = []
+
+    func validate() throws {
+        for name in names where !Account.isValidName(name) { throw ValidationError(AccountError.invalidName(name).description) }
+    }
+
+    /// The names given, else `INSTALLER_LEDGER_ACCOUNT`, else none (every account).
+    var names: [String] {
+        if !accounts.isEmpty { return accounts }
+        if let env = ProcessInfo.processInfo.environment["INSTALLER_LEDGER_ACCOUNT"], !env.isEmpty { return [env] }
+        return []
+    }
+
+    /// The scope, checked against the ledger's accounts.
+    /// - Throws: `AccountError.unknown` naming the accounts there are.
+    func scope(_ ledger: Ledger) throws -> AccountScope { try ledger.scope(named: names) }
+
+    /// Whether tables need an ACCOUNT column: the read covers more than one account.
+    func showsAccount(_ ledger: Ledger) throws -> Bool {
+        if names.count > 1 { return true }
+        return try names.isEmpty && ledger.accounts().filter { $0.archivedAt == nil }.count > 1
+    }
 }

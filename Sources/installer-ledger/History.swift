@@ -16,6 +16,7 @@ extension InstallerLedgerCommand {
                 """)
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var accounts: ReadScopeOptions
 
         @Argument(help: ArgumentHelp("An installer's uuid or unique prefix (default: all installers).", valueName: "id"))
         var id: String?
@@ -43,14 +44,16 @@ extension InstallerLedgerCommand {
 
         func run() async throws {
             try await withExitCodes {
-                let ledger = try global.openLedger()
+                let ledger = try global.openExistingLedger()
                 var filter = EventFilter()
+                filter.scope = try accounts.scope(ledger)
                 if let id { filter.installerUuid = try ledger.resolve(id) }
                 filter.since = since
                 filter.until = until
                 filter.kinds = Set(kind.compactMap { EventKind(rawValue: $0.lowercased()) })
                 filter.limit = limit
-                var renderer = EventListRenderer(format: OutputFormat(rawValue: format.lowercased())!)
+                var renderer = EventListRenderer(format: OutputFormat(rawValue: format.lowercased())!,
+                                                 showsAccount: try accounts.showsAccount(ledger))
                 try StandardOutput.stream(&renderer) { emit in
                     var batch = [LedgerEvent]()
                     try ledger.forEachEvent(matching: filter) { event in

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import InstallerLedger
 
 extension InstallerLedgerCommand {
@@ -27,14 +28,22 @@ extension InstallerLedgerCommand {
         @Argument(help: ArgumentHelp("Files of saved answers ('-' for standard input).", valueName: "file"))
         var files: [String] = []
 
+        @Option(help: ArgumentHelp(
+            "The account the answers were saved from (env INSTALLER_LEDGER_ACCOUNT); required when the ledger has several.",
+            valueName: "name"), transform: accountName)
+        var account: String?
+
         func run() async throws {
             try await withExitCodes {
                 let paths = files.isEmpty ? ["-"] : files
                 let inputs = try paths.map(ImportInput.read(path:))
                 let ledger = try global.openLedger()
-                let summary = try ledger.importAnswers(inputs, at: clock.current)
+                let env = ProcessInfo.processInfo.environment["INSTALLER_LEDGER_ACCOUNT"]
+                let named = try (account ?? (env?.isEmpty == false ? env : nil)).map { try ledger.account(named: $0) }
+                let summary = try ledger.importAnswers(inputs, at: clock.current, account: named)
                 var out = StandardOutput()
                 try out.write(summary.line + "\n")
+                for warning in summary.conflictWarnings { StandardError.write("installer-ledger: warning: \(warning)\n") }
                 try out.flush()
             }
         }

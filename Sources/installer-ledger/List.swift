@@ -113,6 +113,7 @@ extension InstallerLedgerCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var selection: InstallerFilterOptions
+        @OptionGroup var accounts: ReadScopeOptions
         @OptionGroup var clock: ClockOptions
 
         @Option(name: .customLong("as-of"), help: ArgumentHelp(
@@ -129,22 +130,24 @@ extension InstallerLedgerCommand {
 
         func run() async throws {
             try await withExitCodes {
-                let ledger = try global.openLedger()
+                let ledger = try global.openExistingLedger()
                 let format = OutputFormat(rawValue: format.lowercased())!
+                var filter = selection.filter
+                filter.scope = try accounts.scope(ledger)
                 if selection.isPending {
                     var renderer = PendingCreationListRenderer(format: format)
-                    let pending = try ledger.pendingCreations(matching: selection.filter, asOf: asOf)
+                    let pending = try ledger.pendingCreations(matching: filter, asOf: asOf)
                     try StandardOutput.stream(&renderer) { emit in if !pending.isEmpty { try emit(pending) } }
                     return
                 }
                 let now = asOf ?? clock.current
-                var renderer = InstallerListRenderer(format: format, now: now)
+                var renderer = InstallerListRenderer(format: format, now: now, showsAccount: try accounts.showsAccount(ledger))
                 let withChildren = renderer.needsChildren
                 try StandardOutput.stream(&renderer) { emit in
                     if let asOf {
-                        try ledger.forEachInstaller(asOf: asOf, matching: selection.filter, withChildren: withChildren, emit)
+                        try ledger.forEachInstaller(asOf: asOf, matching: filter, withChildren: withChildren, emit)
                     } else {
-                        try ledger.forEachInstaller(matching: selection.filter, at: now, withChildren: withChildren, emit)
+                        try ledger.forEachInstaller(matching: filter, at: now, withChildren: withChildren, emit)
                     }
                 }
             }

@@ -20,6 +20,11 @@ extension InstallerLedgerCommand {
                   installer-ledger reconcile
                   installer-ledger reconcile --offline --dry-run
                   installer-ledger reconcile --offline --now 2027-01-01
+                  installer-ledger reconcile --all
+
+                With several accounts, the API part works for one account (--account NAME) or for each in \
+                turn (--all: up to 4 at once, each recorded as its own run, the exit code the worst of \
+                them). --offline without --account applies the clock to every account.
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -31,16 +36,42 @@ extension InstallerLedgerCommand {
         @Flag(name: .customLong("dry-run"), help: "Print what would change and write nothing.")
         var dryRun = false
 
+        @Flag(help: "Reconcile every account of the ledger (up to 4 at once).")
+        var all = false
+
         @OptionGroup var clock: ClockOptions
+
+        func validate() throws {
+            if all, api.account != nil { throw ValidationError("give either --all or --account, not both") }
+            if all, offline { throw ValidationError("--offline already covers every account: drop --all") }
+        }
 
         func run() async throws {
             try await withExitCodes {
-                let client = offline ? nil : try api.client()
                 let ledger = try global.openLedger()
                 let fixed = clock.now
-                let reconciler = Reconciler(ledger: ledger, client: client, now: { fixed ?? .now() })
-                let plan = try await reconciler.run(dryRun: dryRun)
                 var out = StandardOutput()
+                if all {
+                    let credentials = api.credentials
+                    let accounts = try ledger.accountsForAll(credentials: credentials, at: .now())
+                    let dryRun = dryRun
+                    let results = await EachAccount.run(accounts) { account in
+                        let client = ESETConnectClient(configuration: try ESETConnectConfiguration(account: account, credentials: credentials))
+                        return try await Reconciler(ledger: ledger, client: client, account: account, now: { fixed ?? .now() })
+                            .run(dryRun: dryRun)
+                    }
+                    try reportEach(results, out: &out) { ReconcileRendering.summaryLine($0, dryRun: dryRun) }
+                    return
+                }
+                var account: Account?
+                var client: ESETConnectClient?
+                if offline {
+                    account = try api.accountName.map { try ledger.account(named: $0) }
+                } else {
+                    (account, client) = try api.client(for: ledger)
+                }
+                let reconciler = Reconciler(ledger: ledger, client: client, account: account, now: { fixed ?? .now() })
+                let plan = try await reconciler.run(dryRun: dryRun)
                 try out.write(ReconcileRendering.text(plan, dryRun: dryRun))
                 try out.flush()
             }

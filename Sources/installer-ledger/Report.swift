@@ -29,6 +29,7 @@ extension InstallerLedgerCommand {
                 """)
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var accounts: ReadScopeOptions
 
         @Option(help: ArgumentHelp("WARNING when a usable installer expires within this (default 30d).", valueName: "duration"),
                 transform: ValueParsing.duration)
@@ -67,7 +68,7 @@ extension InstallerLedgerCommand {
                 let chosen = ReportFormat(rawValue: format.lowercased())!
                 let thresholds = ReportThresholds(warn: warn, critical: critical, maxSyncAge: maxSyncAge)
                 let outcome = ExpiryReporter(ledgerPath: global.ledgerPath, thresholds: thresholds, format: chosen,
-                                             now: clock.current).run()
+                                             now: clock.current, accounts: accounts.names).run()
                 for problem in [outcome.ledgerProblem, outcome.recordingProblem].compactMap({ $0 }) {
                     StandardError.write("installer-ledger: \(outcome.ledgerProblem == problem ? "error" : "warning"): \(problem)\n")
                 }

@@ -65,14 +65,22 @@ extension InstallerLedgerCommand {
             if outputFormat != nil, output == nil { throw ValidationError("--output-format needs --output FILE") }
         }
 
-        var selection: RotationSelection {
-            RotationSelection(within: within, group: group, operatingSystemFamilyId: os?.rawValue, nameContains: name)
+        func selection(_ scope: AccountScope) -> RotationSelection {
+            var s = RotationSelection(within: within, group: group, operatingSystemFamilyId: os?.rawValue, nameContains: name)
+            s.scope = scope
+            return s
         }
 
         func run() async throws {
             try await withExitCodes {
                 let ledger = try global.openLedger()
                 let now = clock.current
+                // A dry run reads every account (or the one named); a rotation creates for one.
+                var account: Account?
+                var client: ESETConnectClient?
+                if !dryRun { (account, client) = try api.client(for: ledger) }
+                let scope = try account.map(AccountScope.only) ?? ledger.scope(named: api.accountName.map { [$0] } ?? [])
+                let selection = selection(scope)
                 let plan = try InstallerRotation.plan(ledger: ledger, selection: selection, at: now, deleteOld: deleteOld)
                 var out = StandardOutput()
                 if dryRun {
@@ -86,14 +94,13 @@ extension InstallerLedgerCommand {
                     StandardError.write("nothing done; run without --delete-old to rotate without revoking\n")
                     return
                 }
-                let client = try api.client()
                 let fixed = clock.now
-                let rotation = InstallerRotation(ledger: ledger, client: client, now: { fixed ?? .now() })
+                let rotation = InstallerRotation(ledger: ledger, client: client!, account: account, now: { fixed ?? .now() })
                 let summary = try await rotation.run(plan) { result in
                     try? out.write(RotationRendering.resultLine(result))
                     try? out.flush()
                 }
-                if let output { try writeHandOver(ledger, to: output, now: clock.current, out: &out) }
+                if let output { try writeHandOver(ledger, selection, to: output, now: clock.current, out: &out) }
                 try out.write("rotate: \(summary.line)\n")
                 try out.flush()
                 if let error = summary.exitError { throw error }
@@ -108,7 +115,8 @@ extension InstallerLedgerCommand {
                 """, refusal: "refusing to revoke old installers without confirmation")
         }
 
-        func writeHandOver(_ ledger: Ledger, to path: String, now: Timestamp, out: inout StandardOutput) throws {
+        func writeHandOver(_ ledger: Ledger, _ selection: RotationSelection, to path: String, now: Timestamp,
+                           out: inout StandardOutput) throws {
             let entries = try ledger.pendingHandOver(selection)
             let format = outputFormat.flatMap { HandOverFormat(rawValue: $0.lowercased()) } ?? HandOverFormat(path: path)
             // An interrupt must not leave a temporary file full of download URLs behind.

@@ -15,6 +15,7 @@ extension InstallerLedgerCommand {
                 """)
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var accounts: ReadScopeOptions
         @OptionGroup var clock: ClockOptions
 
         @Argument(help: ArgumentHelp("The installer's uuid or a unique prefix.", valueName: "id"))
@@ -31,8 +32,11 @@ extension InstallerLedgerCommand {
 
         func run() async throws {
             try await withExitCodes {
-                let ledger = try global.openLedger()
+                let ledger = try global.openExistingLedger()
                 let entry = try ledger.installer(id)
+                if !accounts.names.isEmpty, let ids = try accounts.scope(ledger).ids, !ids.contains(entry.accountID ?? -1) {
+                    throw CommandFailure(status: .usage, message: "installer \(entry.installer.uuid) belongs to account '\(entry.account)', not to \(accounts.names.joined(separator: ", "))")
+                }
                 var filter = EventFilter()
                 filter.installerUuid = entry.installer.uuid
                 let history = try ledger.events(matching: filter)

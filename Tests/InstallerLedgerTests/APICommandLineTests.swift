@@ -180,11 +180,21 @@ final class CommandLineSandbox: @unchecked Sendable {
         let again = try await s.run(["sync"])
         #expect(again.stdout == "3 listed: 0 new, 0 changed, 3 unchanged, 0 deleted, 0 pending resolved\n")
 
-        // Credentials refused: 77; missing: a usage error naming the variable.
+        // Credentials refused: 77. The ledger's account keeps its username, so a later run
+        // needs only the password; without it, 77 naming the account and the variable.
         let wrong = try await s.run(["sync"], environment: ["ESET_CONNECT_PASSWORD": "wrong"])
         #expect(wrong.status == 77 && wrong.stderr.contains("refused the credentials (401)"))
-        let missing = try await s.run(["sync"], environment: ["ESET_CONNECT_USERNAME": ""])
-        #expect(missing.status == 64 && missing.stderr.contains("ESET_CONNECT_USERNAME"))
+        let stored = try await s.run(["sync"], environment: ["ESET_CONNECT_USERNAME": ""])
+        #expect(stored.status == 0, "\(stored.stderr)")
+        let noPassword = try await s.run(["sync"], environment: ["ESET_CONNECT_PASSWORD": ""])
+        #expect(noPassword.status == 77 && noPassword.stderr.contains("account 'default'")
+                && noPassword.stderr.contains("ESET_CONNECT_PASSWORD is not set"), "\(noPassword.stderr)")
+        // A ledger without an account and no username: a usage error naming the variable.
+        let fresh = try await s.run(["sync", "--db", s.folder.file("other.sqlite")], environment: ["ESET_CONNECT_USERNAME": ""])
+        #expect(fresh.status == 64 && fresh.stderr.contains("ESET_CONNECT_USERNAME"), "\(fresh.stderr)")
+        // Another identity than the ledger's only account: refused, never mixed in.
+        let other = try await s.run(["sync"], environment: ["ESET_CONNECT_USERNAME": "someone-else@example.com"])
+        #expect(other.status == 64 && other.stderr.contains("account add"), "\(other.stderr)")
 
         try s.expectNoSecrets()
         await s.stop()

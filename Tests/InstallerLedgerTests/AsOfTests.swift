@@ -262,8 +262,8 @@ struct ScriptedHistory {
         #expect(lines[1].hasSuffix(" Graz, \"new\" PCs          windows 5e0c3c43  2026-11-29T10:00:00Z rollout.csv:3"))
         #expect(lines[2].hasSuffix("Macs                     macos   -         2026-11-29T11:00:00Z -"))
         let csv = try run(["list", "--status", "pending", "--format", "csv", "--os", "windows"])
-        #expect(csv.stdout.hasPrefix("local_id,display_name,os,os_family_id,security_group_uuid,requested_at,plan_key,state\r\n"))
-        #expect(csv.stdout.contains(",\"Graz, \"\"new\"\" PCs\",windows,1,\(ScriptedHistory.graz.0),2026-11-29T10:00:00Z,rollout.csv:3,pending\r\n"))
+        #expect(csv.stdout.hasPrefix("local_id,display_name,os,os_family_id,security_group_uuid,requested_at,plan_key,state,account\r\n"))
+        #expect(csv.stdout.contains(",\"Graz, \"\"new\"\" PCs\",windows,1,\(ScriptedHistory.graz.0),2026-11-29T10:00:00Z,rollout.csv:3,pending,default\r\n"))
         #expect(csv.stdout.components(separatedBy: "\r\n").count == 3)
         let json = try run(["list", "--status", "pending", "--format", "json", "--name", "macs"])
         let objects = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]

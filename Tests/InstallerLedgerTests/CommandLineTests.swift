@@ -93,6 +93,11 @@ import Testing
         #expect(date.stderr.contains("2026-05-01"))
         let format = try run(["list", "--format", "xml"])
         #expect(format.status == 64)
+        // A read never creates a ledger: 66 says there is none and how to make one.
+        let noLedger = try run(["show", "nope"])
+        #expect(noLedger.status == 66 && noLedger.stderr.contains("there is no ledger at"))
+        #expect(!FileManager.default.fileExists(atPath: folder.file("ledger.sqlite")))
+        #expect(try run(["import", repositoryRoot.appendingPathComponent("examples/installers.ndjson").path]).status == 0)
         let missing = try run(["show", "nope"])
         #expect(missing.status == 64)
         #expect(missing.stderr.contains("no installer in the ledger matches 'nope'"))

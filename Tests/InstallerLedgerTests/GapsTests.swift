@@ -64,6 +64,10 @@ import Testing
         let now = Sample.now
         for (format, file) in [(OutputFormat.table, "gaps.txt"), (.csv, "gaps.csv"), (.json, "gaps.json"), (.ndjson, "gaps.ndjson")] {
             var renderer = CoverageGapRenderer(format: format, gaps: gaps, now: now)
+            if ProcessInfo.processInfo.environment["RECORD_FIXTURES"] == "1" {
+                var recorder = renderer
+                try recorder.text().write(to: fixtureURL(file), atomically: true, encoding: .utf8)
+            }
             let expected = try String(contentsOf: fixtureURL(file), encoding: .utf8)
             #expect(renderer.text() == expected, "\(file)")
         }

@@ -274,7 +274,9 @@ struct ReportLedger {
         // The planner, left alone, walked a product index over every installer and looked
         // each one up: 18 s on a million installers. These plans must stay on the partial index.
         let ledger = try Ledger.inMemory()
-        for sql in [ReportQueries.byGroup, ReportQueries.byProduct] {
+        // Scoped to accounts or not, the summaries stay on the covering index.
+        for sql in [ReportQueries.byGroup(""), ReportQueries.byProduct(""),
+                    ReportQueries.byGroup(" AND +account_id IN (1, 2)"), ReportQueries.byProduct(" AND +account_id IN (1, 2)")] {
             let plan = try ledger.dbWriter.read { db in
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: [0]).map { $0["detail"] as String }
             }
@@ -318,14 +320,15 @@ struct ReportLedger {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(Set(object.keys) == ["schemaVersion", "status", "exitCode", "summary", "generatedAt", "thresholds",
                                      "ledgerReadable", "lastSuccessfulRefresh", "previousReportAt", "windowStart", "checks",
-                                     "expiredSincePreviousReport", "critical", "warning", "coverageGaps", "byGroup", "byProduct", "counts"])
+                                     "expiredSincePreviousReport", "critical", "warning", "coverageGaps", "byGroup", "byProduct", "counts",
+                                     "accounts"])
         #expect(object["schemaVersion"] as? Int == 1 && object["exitCode"] as? Int == 2)
         let critical = try #require(object["critical"] as? [[String: Any]])
         #expect(Set(critical[0].keys) == ["uuid", "displayName", "os", "groupUuid", "groupDisplayName", "productIds", "products",
-                                          "expireTime", "daysLeft", "status", "statusReason"])
+                                          "expireTime", "daysLeft", "status", "statusReason", "account"])
         #expect(critical[1]["displayName"] as? String == ReportLedger.awkwardName)
         #expect(Set((object["byProduct"] as? [[String: Any]])?.first?.keys ?? [:].keys)
-                == ["productId", "productDisplayName", "usable", "nextExpiry", "coveredUntil"])
+                == ["productId", "productDisplayName", "usable", "nextExpiry", "coveredUntil", "account"])
     }
 
     @Test func prometheusParsesBackLineByLine() throws {
@@ -351,7 +354,8 @@ struct ReportLedger {
         #expect(awkward.labels["group"] == "Branch Vienna" && awkward.labels["os"] == "windows")
         #expect(awkward.labels["product"] == "ESET PROTECT Entry; ESET PROTECT Complete")
         #expect(awkward.value == Double(now.adding(.days(7)).seconds))
-        #expect(Set(expiries.map { $0.labels.keys.sorted() }) == [["group", "group_uuid", "name", "os", "product", "uuid"]])
+        #expect(Set(expiries.map { $0.labels.keys.sorted() }) == [["account", "group", "group_uuid", "name", "os", "product", "uuid"]])
+        #expect(awkward.labels["account"] == "default")
     }
 }
 

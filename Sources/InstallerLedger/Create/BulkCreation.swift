@@ -15,12 +15,15 @@ public struct BulkCreation: Sendable {
     let client: ESETConnectClient
     let concurrency: Int
     let now: @Sendable () -> Timestamp
+    /// Whom the installers are created for; nil: the ledger's only account.
+    let account: Account?
 
     /// - Parameter concurrency: creations in flight at once (at least 1).
-    public init(ledger: Ledger, client: ESETConnectClient, concurrency: Int = 4,
+    public init(ledger: Ledger, client: ESETConnectClient, account: Account? = nil, concurrency: Int = 4,
                 now: @escaping @Sendable () -> Timestamp = { .now() }) {
         self.ledger = ledger
         self.client = client
+        self.account = account
         self.concurrency = max(1, concurrency)
         self.now = now
     }
@@ -42,7 +45,7 @@ public struct BulkCreation: Sendable {
         var summary = BulkSummary(total: plan.lines.count)
         var toSend = [CreationPlan.Line]()
         for line in plan.lines {
-            switch try ledger.creation(planKey: line.key) {
+            switch try ledger.creation(planKey: line.key, account: account) {
             case let done? where done.state == .resolved:
                 summary.skipped += 1
                 report(BulkOutcome(line: line, result: .skipped(uuid: done.installerUuid ?? "")))
@@ -54,7 +57,7 @@ public struct BulkCreation: Sendable {
             }
         }
 
-        let creation = InstallerCreation(ledger: ledger, client: client, now: now)
+        let creation = InstallerCreation(ledger: ledger, client: client, account: account, now: now)
         await withTaskGroup(of: BulkOutcome.self) { group in
             var next = toSend.makeIterator()
             func startNext() -> Bool {

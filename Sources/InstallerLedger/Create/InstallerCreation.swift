@@ -5,10 +5,14 @@ public struct InstallerCreation: Sendable {
     let ledger: Ledger
     let client: ESETConnectClient
     let now: @Sendable () -> Timestamp
+    /// Whom the installers are created for; nil: the ledger's only account.
+    let account: Account?
 
-    public init(ledger: Ledger, client: ESETConnectClient, now: @escaping @Sendable () -> Timestamp = { .now() }) {
+    public init(ledger: Ledger, client: ESETConnectClient, account: Account? = nil,
+                now: @escaping @Sendable () -> Timestamp = { .now() }) {
         self.ledger = ledger
         self.client = client
+        self.account = account
         self.now = now
     }
 
@@ -16,7 +20,7 @@ public struct InstallerCreation: Sendable {
     /// - Throws: `ESETConnectError` (`.uncertain`: the creation stays pending for `sync`).
     @discardableResult
     public func create(_ request: CreateInstallerRequest, planKey: String? = nil, source: EventSource = .create) async throws -> Installer {
-        let pending = try ledger.addPending(request, planKey: planKey, source: source, at: now())
+        let pending = try ledger.addPending(request, planKey: planKey, source: source, account: account, at: now())
         do {
             let received = try await client.createInstaller(request)
             try ledger.recordCreated(received, pendingId: pending.localId, source: source, at: now())

@@ -28,12 +28,14 @@ extension Ledger {
                 var filter = InstallerFilter()
                 filter.createdAfter = options.since
                 filter.createdBefore = options.until
+                filter.scope = options.scope
                 try Self.forEachInstaller(db, asOf: instant, matching: filter, withChildren: true, batchSize: 500,
                                           byUuid: true) { batch in try out.installers(batch) }
             case .events:
                 var filter = EventFilter()
                 filter.since = options.since
                 filter.until = options.until
+                filter.scope = options.scope
                 if let instant = options.asOf {
                     // Events at the instant count, as in the rebuilt states.
                     let end = instant.adding(.init(nanoseconds: 1))
@@ -41,7 +43,12 @@ extension Ledger {
                 }
                 let (sql, args) = LedgerQueries.selectEvents(filter)
                 let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
-                while let row = try cursor.next() { try out.event(LedgerQueries.decodeEvent(row)) }
+                let names = try Self.accountNames(db)
+                while let row = try cursor.next() {
+                    var event = LedgerQueries.decodeEvent(row)
+                    event.account = event.accountID.flatMap { names[$0] } ?? ""
+                    try out.event(event)
+                }
             }
         }
         return try out.finish()

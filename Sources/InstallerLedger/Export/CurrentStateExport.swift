@@ -25,7 +25,7 @@ enum CurrentStateExport {
         ("cloud_feedback", .flag), ("pua_detection", .flag), ("diagnostics", .flag),
         ("create_time", .timestamp), ("expire_time", .timestamp), ("api_usable", .flag), ("status", .text),
         ("status_reason", .text), ("status_changed_at", .timestamp), ("first_seen", .timestamp),
-        ("last_seen", .timestamp), ("download_url", .text),
+        ("last_seen", .timestamp), ("download_url", .text), ("account_id", .integer),
     ]
 
     /// Which of `installerColumns` start a `products` row, in `ExportColumns.products` order.
@@ -50,6 +50,7 @@ enum CurrentStateExport {
         var args = StatementArguments()
         if let since = options.since { conditions.append("create_time >= ?"); args += [since.nanoseconds] }
         if let until = options.until { conditions.append("create_time < ?"); args += [until.nanoseconds] }
+        if let scoped = options.scope.sqlCondition() { conditions.append(scoped) }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         // Sorting the rows is cheaper than visiting them through the uuid index: that reads
         // a random table page per installer (measured 7.0 s against 5.6 s of CPU at 1M).
@@ -68,6 +69,11 @@ enum CurrentStateExport {
         var ownProducts = [Product]()
         var ownComponents = [(String, Int64)]()
         var subscriptions = [String]()
+        let accountNames = try Ledger.accountNames(db)
+        func writeAccount(_ row: Row) {
+            out.writer.bytes.append(UInt8(ascii: ","))
+            if let id = row[19] as Int64?, let name = accountNames[id] { out.writer.writeField(name) }
+        }
         while let row = try installers.next() {
             let uuid: String = row[0]
             try products.take(uuid, into: &ownProducts)
@@ -82,6 +88,7 @@ enum CurrentStateExport {
                         out.writer.bytes.append(UInt8(ascii: ","))
                         out.writer.writeField(text)
                     }
+                    writeAccount(row)
                     out.writer.endRow()
                     out.rows += 1
                 }
@@ -106,6 +113,7 @@ enum CurrentStateExport {
                 } else {
                     out.writer.bytes.append(contentsOf: Redaction.placeholder.utf8)
                 }
+                writeAccount(row)
                 out.writer.endRow()
                 out.rows += 1
             }

@@ -15,7 +15,7 @@ public enum ExportColumns {
         "installer_uuid", "installer_display_name", "os", "os_family_id", "security_group_uuid", "group_display_name",
         "create_time", "expire_time", "status", "status_reason",
         "position", "product_id", "product_display_name", "pool_uuid", "pool_display_name",
-        "subscription_uuid", "subscription_support_code",
+        "subscription_uuid", "subscription_support_code", "account",
     ]
 
     /// One `products` row per activated product of an installer.
@@ -29,7 +29,7 @@ public enum ExportColumns {
         ]
         for (n, p) in i.activatedProducts.enumerated() {
             w.writeRow(key + [String(n), String(p.productId), p.productDisplayName, p.poolUuid, p.poolDisplayName,
-                              p.subscriptionUuid, p.subscriptionSupportCode])
+                              p.subscriptionUuid, p.subscriptionSupportCode, e.account])
         }
         return i.activatedProducts.count
     }

@@ -24,6 +24,8 @@ public struct ExportOptions: Sendable, Equatable {
     public var neutralisesFormulas = true
     /// Start with a UTF-8 byte order mark, so Excel reads UTF-8.
     public var excelByteOrderMark = false
+    /// Whose installers and history: every account by default.
+    public var scope: AccountScope = .all
 
     public init() {}
 }

@@ -3,13 +3,13 @@ public enum CoverageGapColumns {
     /// The CSV columns of a gap, in order. Documented in README.md; keep stable.
     public static let csvHeader = [
         "kind", "id", "name", "at", "covered_until", "last_installer_uuid", "last_installer_display_name",
-        "last_installer_status", "last_installer_expire_time",
+        "last_installer_status", "last_installer_expire_time", "account",
     ]
 
     /// One CSV row for a gap at the date asked about.
     public static func csvRow(_ g: CoverageGap, at: Timestamp) -> [String] {
         [g.kind.rawValue, g.id, g.name, at.rfc3339, g.coveredUntil.rfc3339, g.lastInstaller.uuid,
-         g.lastInstaller.displayName, g.lastInstaller.status.rawValue, g.lastInstaller.expireTime?.rfc3339 ?? ""]
+         g.lastInstaller.displayName, g.lastInstaller.status.rawValue, g.lastInstaller.expireTime?.rfc3339 ?? "", g.account]
     }
 
     /// The gap as JSON: what is uncovered, from when, and the installer that covered it last.
@@ -26,6 +26,7 @@ public enum CoverageGapColumns {
         o.append("at", .string(at.rfc3339))
         o.append("coveredUntil", .string(g.coveredUntil.rfc3339))
         o.append("lastInstaller", .object(last))
+        o.append("account", .string(g.account))
         return o
     }
 
@@ -44,12 +45,15 @@ public struct CoverageGapRenderer: StreamRenderer {
     public let format: OutputFormat
     public let gaps: CoverageGaps
     public let now: Timestamp
+    /// A leading ACCOUNT column in the table (when the gaps come from several accounts).
+    public let showsAccount: Bool
     var count = 0
 
-    public init(format: OutputFormat, gaps: CoverageGaps, now: Timestamp) {
+    public init(format: OutputFormat, gaps: CoverageGaps, now: Timestamp, showsAccount: Bool = false) {
         self.format = format
         self.gaps = gaps
         self.now = now
+        self.showsAccount = showsAccount
     }
 
     /// The whole output at once (gaps are few: one per group or product at most).
@@ -58,7 +62,7 @@ public struct CoverageGapRenderer: StreamRenderer {
     public mutating func begin() -> String {
         switch format {
         case .table:
-            return fit("KIND", 8) + fit("GROUP OR PRODUCT", 24) + fit("ID", 10) + fit("LAST INSTALLER", 33)
+            return (showsAccount ? fit("ACCOUNT", 13) : "") + fit("KIND", 8) + fit("GROUP OR PRODUCT", 24) + fit("ID", 10) + fit("LAST INSTALLER", 33)
                 + fit("STATUS", 10) + "USABLE UNTIL\n"
         case .json: return "["
         case .ndjson: return ""
@@ -75,7 +79,7 @@ public struct CoverageGapRenderer: StreamRenderer {
             var out = ""
             for g in items {
                 let id = g.kind == .group ? (g.id.isEmpty ? "-" : String(g.id.prefix(8))) : g.id
-                out += fit(g.kind.rawValue, 8) + fit(g.name, 24) + fit(id, 10)
+                out += (showsAccount ? fit(g.account, 13) : "") + fit(g.kind.rawValue, 8) + fit(g.name, 24) + fit(id, 10)
                     + fit(String(g.lastInstaller.uuid.prefix(8)) + " " + g.lastInstaller.displayName, 33)
                     + fit(CoverageGapColumns.statusText(g.lastInstaller, at: now), 10) + g.coveredUntil.dateString + "\n"
             }

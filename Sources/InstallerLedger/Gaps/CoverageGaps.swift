@@ -33,8 +33,13 @@ public struct CoverageGap: Sendable, Equatable {
     /// When that installer stops (or stopped) being usable: its expiry, or when it was found
     /// unusable. The gap starts then.
     public var coveredUntil: Timestamp
+    /// The account (customer company) whose group or product it is: another customer's
+    /// installers never cover it.
+    public var account: String
 
-    public init(kind: Kind, id: String, name: String, lastInstaller: CoveringInstaller, coveredUntil: Timestamp) {
+    public init(kind: Kind, id: String, name: String, lastInstaller: CoveringInstaller, coveredUntil: Timestamp,
+                account: String = "") {
+        self.account = account
         self.kind = kind
         self.id = id
         self.name = name
@@ -78,9 +83,13 @@ public struct CoverageRecord: Sendable, Equatable {
     public var expireTime: Timestamp?
     /// (product id, product display name) of its activated products.
     public var products: [(id: Int64, name: String)]
+    /// The account it belongs to: coverage is per account.
+    public var account: String
 
     public init(uuid: String, displayName: String, securityGroupUuid: String, groupDisplayName: String, status: InstallerStatus,
-                statusChangedAt: Timestamp, createTime: Timestamp?, expireTime: Timestamp?, products: [(id: Int64, name: String)]) {
+                statusChangedAt: Timestamp, createTime: Timestamp?, expireTime: Timestamp?, products: [(id: Int64, name: String)],
+                account: String = "") {
+        self.account = account
         self.uuid = uuid
         self.displayName = displayName
         self.securityGroupUuid = securityGroupUuid
@@ -95,7 +104,7 @@ public struct CoverageRecord: Sendable, Equatable {
     public static func == (a: CoverageRecord, b: CoverageRecord) -> Bool {
         a.uuid == b.uuid && a.displayName == b.displayName && a.securityGroupUuid == b.securityGroupUuid
             && a.groupDisplayName == b.groupDisplayName && a.status == b.status && a.statusChangedAt == b.statusChangedAt
-            && a.createTime == b.createTime && a.expireTime == b.expireTime
+            && a.createTime == b.createTime && a.expireTime == b.expireTime && a.account == b.account
             && a.products.map(\.id) == b.products.map(\.id) && a.products.map(\.name) == b.products.map(\.name)
     }
 
@@ -120,7 +129,8 @@ public enum CoverageAnalysis {
     /// The groups and products of `records` that none of them covers at `date`.
     ///
     /// Watched are the groups and products of every record passed (the ledger passes every
-    /// installer not deleted). Each gap names the record that covered it longest.
+    /// installer not deleted), per account: a device group belongs to one company, and another
+    /// customer's installers never cover it. Each gap names the record that covered it longest.
     public static func gaps(of records: [CoverageRecord], at date: Timestamp) -> CoverageGaps {
         struct Subject {
             var name = ""
@@ -142,27 +152,35 @@ public enum CoverageAnalysis {
                 s.last = r
             }
         }
-        var groups = [String: Subject]()
-        var products = [Int64: Subject]()
+        struct GroupKey: Hashable { var account: String; var group: String }
+        struct ProductKey: Hashable { var account: String; var product: Int64 }
+        var groups = [GroupKey: Subject]()
+        var products = [ProductKey: Subject]()
         for r in records {
-            consider(r, name: r.groupDisplayName, into: &groups[r.securityGroupUuid, default: Subject()])
-            for p in r.products { consider(r, name: p.name, into: &products[p.id, default: Subject()]) }
+            consider(r, name: r.groupDisplayName, into: &groups[GroupKey(account: r.account, group: r.securityGroupUuid), default: Subject()])
+            for p in r.products {
+                consider(r, name: p.name, into: &products[ProductKey(account: r.account, product: p.id), default: Subject()])
+            }
         }
-        func gap(_ kind: CoverageGap.Kind, _ id: String, _ s: Subject, fallbackName: String) -> CoverageGap? {
+        func gap(_ kind: CoverageGap.Kind, _ id: String, _ account: String, _ s: Subject, fallbackName: String) -> CoverageGap? {
             guard !s.covered, let last = s.last else { return nil }
             return CoverageGap(
                 kind: kind, id: id, name: s.name.isEmpty ? fallbackName : s.name,
                 lastInstaller: CoveringInstaller(uuid: last.uuid, displayName: last.displayName, status: last.status,
                                                  expireTime: last.expireTime),
-                coveredUntil: last.usableUntil ?? date)
+                coveredUntil: last.usableUntil ?? date, account: account)
         }
         let order: (CoverageGap, CoverageGap) -> Bool = { a, b in
             if a.coveredUntil != b.coveredUntil { return a.coveredUntil < b.coveredUntil }
             let an = a.name.lowercased(), bn = b.name.lowercased()
-            return an != bn ? an < bn : a.id < b.id
+            if an != bn { return an < bn }
+            return a.id != b.id ? a.id < b.id : a.account < b.account
         }
-        let groupGaps = groups.compactMap { gap(.group, $0.key, $0.value, fallbackName: "(no security group)") }.sorted(by: order)
-        let productGaps = products.compactMap { gap(.product, String($0.key), $0.value, fallbackName: "product \($0.key)") }.sorted(by: order)
+        let groupGaps = groups.compactMap { gap(.group, $0.key.group, $0.key.account, $0.value, fallbackName: "(no security group)") }
+            .sorted(by: order)
+        let productGaps = products.compactMap {
+            gap(.product, String($0.key.product), $0.key.account, $0.value, fallbackName: "product \($0.key.product)")
+        }.sorted(by: order)
         return CoverageGaps(at: date, groupsWatched: groups.count, productsWatched: products.count, gaps: groupGaps + productGaps)
     }
 }
@@ -176,17 +194,20 @@ extension Ledger {
     /// deleted (revoke an installer to stop watching its group); an installer covers them at
     /// `date` when the ledger holds it usable and it expires after `date`. Creations still
     /// pending do not count. Reads one snapshot.
-    public func coverageGaps(at date: Timestamp) throws -> CoverageGaps {
-        try dbWriter.read { db in try Self.coverageGaps(db, at: date) }
+    public func coverageGaps(at date: Timestamp, scope: AccountScope = .all) throws -> CoverageGaps {
+        try dbWriter.read { db in try Self.coverageGaps(db, at: date, scope: scope) }
     }
 
     /// ``coverageGaps(at:)`` inside a read the caller holds (the report reads them in its snapshot).
-    static func coverageGaps(_ db: Database, at date: Timestamp) throws -> CoverageGaps {
+    static func coverageGaps(_ db: Database, at date: Timestamp, scope: AccountScope = .all) throws -> CoverageGaps {
         var records = [CoverageRecord]()
         var index = [String: Int]()
+        let names = try accountNames(db)
+        let scoped = scope.sqlCondition().map { " AND " + $0 } ?? ""
         let rows = try Row.fetchCursor(db, sql: """
-            SELECT uuid, display_name, security_group_uuid, group_display_name, status, status_changed_at, create_time, expire_time
-            FROM installers WHERE status <> 'deleted'
+            SELECT uuid, display_name, security_group_uuid, group_display_name, status, status_changed_at, create_time, expire_time,
+              account_id
+            FROM installers WHERE status <> 'deleted'\(scoped)
             """)
         while let row = try rows.next() {
             index[row[0]] = records.count
@@ -194,7 +215,8 @@ extension Ledger {
                 uuid: row[0], displayName: row[1], securityGroupUuid: row[2], groupDisplayName: row[3],
                 status: InstallerStatus(rawValue: row[4]) ?? .unusable, statusChangedAt: Timestamp(nanoseconds: row[5]),
                 createTime: (row[6] as Int64?).map(Timestamp.init(nanoseconds:)),
-                expireTime: (row[7] as Int64?).map(Timestamp.init(nanoseconds:)), products: []))
+                expireTime: (row[7] as Int64?).map(Timestamp.init(nanoseconds:)), products: [],
+                account: (row[8] as Int64?).flatMap { names[$0] } ?? ""))
         }
         let products = try Row.fetchCursor(db, sql: """
             SELECT p.installer_uuid, p.product_id, p.product_display_name FROM activated_products p

@@ -75,15 +75,17 @@ extension Ledger {
     /// Decoding runs on its own thread, a chunk ahead of the recording: parsing, decoding
     /// and hashing are about 40 % of an import's CPU time, which on two cores overlaps with
     /// SQLite's inserts.
-    /// - Throws: `ImportError` naming the file, line, record and field.
-    public func importAnswers(_ inputs: [ImportInput], source: EventSource = .import, at now: Timestamp) throws -> RecordSummary {
-        try importAnswers(inputs, source: source, at: now, chunks: (Self.firstImportChunk, Self.importChunk))
+    /// - Parameter account: whose saved answers they are; nil: the ledger's only account.
+    /// - Throws: `ImportError` naming the file, line, record and field; `AccountError.ambiguous`.
+    public func importAnswers(_ inputs: [ImportInput], source: EventSource = .import, at now: Timestamp,
+                              account: Account? = nil) throws -> RecordSummary {
+        try importAnswers(inputs, source: source, at: now, account: account, chunks: (Self.firstImportChunk, Self.importChunk))
     }
 
     /// - Parameter chunks: the sizes of the first and of the following chunks (tests use
     ///   small ones to cross many chunk boundaries).
     func importAnswers(_ inputs: [ImportInput], source: EventSource = .import, at now: Timestamp,
-                       chunks: (first: Int, then: Int)) throws -> RecordSummary {
+                       account: Account? = nil, chunks: (first: Int, then: Int)) throws -> RecordSummary {
         let pipe = ThreadQueue<[DecodedInstaller]>(capacity: 2)
         let decoded = DispatchSemaphore(value: 0)
         let decoder = Thread {
@@ -104,7 +106,7 @@ extension Ledger {
         // satisfy the keys by construction (tested with `PRAGMA foreign_key_check`), and a
         // failed import rolls back as a whole anyway.
         return try writeWithoutForeignKeyChecks { db in
-            var recorder = InstallerRecorder(db: db, source: source, now: now)
+            var recorder = InstallerRecorder(db: db, source: source, now: now, account: try Self.accountID(db, account, at: now))
             while let chunk = try pipe.take() {
                 try recorder.record(chunk)
                 // Freed by the decoding thread, which has time to spare.

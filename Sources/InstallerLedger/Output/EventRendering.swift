@@ -1,10 +1,11 @@
 /// How history events appear in output.
 public enum EventColumns {
     /// CSV columns of an event, in order.
-    public static let csvHeader = ["id", "at", "installer_uuid", "kind", "source", "reason", "details"]
+    public static let csvHeader = ["id", "at", "installer_uuid", "kind", "source", "reason", "details", "account"]
 
     public static func csvRow(_ e: LedgerEvent) -> [String] {
-        [String(e.id), e.at.rfc3339, e.installerUuid ?? "", e.kind.rawValue, e.source.rawValue, e.reason ?? "", e.details ?? ""]
+        [String(e.id), e.at.rfc3339, e.installerUuid ?? "", e.kind.rawValue, e.source.rawValue, e.reason ?? "", e.details ?? "",
+         e.account]
     }
 
     /// The event as JSON; `details` embedded as JSON, not as a string.
@@ -21,6 +22,7 @@ public enum EventColumns {
         } else {
             o.append("details", .null)
         }
+        o.append("account", .string(e.account))
         return o
     }
 
@@ -36,6 +38,12 @@ public enum EventColumns {
         } else if e.kind == .superseded, let d = e.details, case .object(let o)? = try? JSONParser.parse(Array(d.utf8)),
                   case .string(let successor)? = o["successorUuid"] {
             parts.append("successor \(successor)")
+        } else if e.kind == .conflict, let d = e.details, case .object(let o)? = try? JSONParser.parse(Array(d.utf8)),
+                  case .string(let other)? = o["account"] {
+            parts.append("also listed by account \(other)")
+        } else if e.kind == .restored, let d = e.details, case .object(let o)? = try? JSONParser.parse(Array(d.utf8)),
+                  case .string(let status)? = o["status"] {
+            parts.append("listed again: \(status)")
         }
         return parts.joined(separator: "; ")
     }
@@ -44,13 +52,18 @@ public enum EventColumns {
 /// Renders events for `history` in any `OutputFormat`.
 public struct EventListRenderer: StreamRenderer {
     public let format: OutputFormat
+    /// A leading ACCOUNT column in the table (when the events come from several accounts).
+    public let showsAccount: Bool
     var count = 0
 
-    public init(format: OutputFormat) { self.format = format }
+    public init(format: OutputFormat, showsAccount: Bool = false) {
+        self.format = format
+        self.showsAccount = showsAccount
+    }
 
     public mutating func begin() -> String {
         switch format {
-        case .table: return fit("TIME", 21) + fit("INSTALLER", 10) + fit("KIND", 16) + fit("SOURCE", 10) + "DETAILS\n"
+        case .table: return (showsAccount ? fit("ACCOUNT", 13) : "") + fit("TIME", 21) + fit("INSTALLER", 10) + fit("KIND", 16) + fit("SOURCE", 10) + "DETAILS\n"
         case .json: return "["
         case .ndjson: return ""
         case .csv:
@@ -65,7 +78,7 @@ public struct EventListRenderer: StreamRenderer {
         case .table:
             var out = ""
             for e in items {
-                out += fit(String(e.at.rfc3339.prefix(19)) + "Z", 21) + fit(String((e.installerUuid ?? "-").prefix(8)), 10)
+                out += (showsAccount ? fit(e.account, 13) : "") + fit(String(e.at.rfc3339.prefix(19)) + "Z", 21) + fit(String((e.installerUuid ?? "-").prefix(8)), 10)
                     + fit(e.kind.rawValue, 16) + fit(e.source.rawValue, 10) + EventColumns.summary(e) + "\n"
             }
             count += items.count
@@ -107,6 +120,7 @@ public enum InstallerDetailRenderer {
         if let left = e.daysLeft(at: now) { status += left >= 0 ? ", \(left) days left" : ", expired \(-left) days ago" }
         var lines: [(String, String)] = [
             ("uuid", i.uuid),
+            ("account", e.account.isEmpty ? "-" : e.account),
             ("name", i.displayName),
             ("status", status),
             ("operating system", "\(OperatingSystemFamily.word(forId: i.operatingSystemFamilyId)) (\(i.operatingSystemFamilyId))"),

@@ -5,7 +5,7 @@ public enum InstallerColumns {
         "uuid", "display_name", "os", "os_family_id", "language", "security_group_uuid", "group_display_name",
         "cloud_scanner_feedback", "pua_detection", "anonymous_diagnostics", "create_time", "expire_time",
         "api_usable", "status", "status_reason", "status_changed_at", "first_seen", "last_seen",
-        "product_ids", "products", "subscription_uuids", "component_ids", "download_url",
+        "product_ids", "products", "subscription_uuids", "component_ids", "download_url", "account",
     ]
 
     /// One CSV row for an installer; lists inside a cell are joined with `; `.
@@ -22,7 +22,7 @@ public enum InstallerColumns {
             i.activatedProducts.map(\.productDisplayName).joined(separator: "; "),
             unique(i.activatedProducts.map(\.subscriptionUuid)).joined(separator: "; "),
             i.installedComponents.map { String($0.id) }.joined(separator: "; "),
-            includeDownloadUrl ? i.downloadUrl : Redaction.placeholder,
+            includeDownloadUrl ? i.downloadUrl : Redaction.placeholder, e.account,
         ]
     }
 
@@ -42,6 +42,7 @@ public enum InstallerColumns {
         o.append("statusChangedAt", .string(e.statusChangedAt.rfc3339))
         o.append("firstSeen", .string(e.firstSeen.rfc3339))
         o.append("lastSeen", .string(e.lastSeen.rfc3339))
+        o.append("account", .string(e.account))
         // Only rotated installers carry these, so other objects keep their shape.
         if let successor = e.successorUuid { o.append("successorUuid", .string(successor)) }
         if let predecessor = e.predecessorUuid { o.append("predecessorUuid", .string(predecessor)) }
@@ -64,11 +65,14 @@ public enum InstallerColumns {
 public struct InstallerListRenderer: StreamRenderer {
     public let format: OutputFormat
     public let now: Timestamp
+    /// A leading ACCOUNT column in the table (when the rows come from several accounts).
+    public let showsAccount: Bool
     var count = 0
 
-    public init(format: OutputFormat, now: Timestamp) {
+    public init(format: OutputFormat, now: Timestamp, showsAccount: Bool = false) {
         self.format = format
         self.now = now
+        self.showsAccount = showsAccount
     }
 
     /// Whether rows need products and components loaded.
@@ -77,7 +81,7 @@ public struct InstallerListRenderer: StreamRenderer {
     public mutating func begin() -> String {
         switch format {
         case .table:
-            return fit("ID", 9) + fit("NAME", 25) + fit("OS", 8) + fit("GROUP", 21) + fit("STATUS", 10)
+            return (showsAccount ? fit("ACCOUNT", 13) : "") + fit("ID", 9) + fit("NAME", 25) + fit("OS", 8) + fit("GROUP", 21) + fit("STATUS", 10)
                 + fit("EXPIRES", 11) + "LEFT\n"
         case .json: return "["
         case .ndjson: return ""
@@ -96,7 +100,7 @@ public struct InstallerListRenderer: StreamRenderer {
                 let i = e.installer
                 let group = i.deviceEnrollment.groupDisplayName.isEmpty ? i.deviceEnrollment.securityGroupUuid : i.deviceEnrollment.groupDisplayName
                 let left = e.daysLeft(at: now).map { "\($0)d" } ?? "-"
-                out += fit(String(i.uuid.prefix(8)), 9) + fit(i.displayName, 25)
+                out += (showsAccount ? fit(e.account, 13) : "") + fit(String(i.uuid.prefix(8)), 9) + fit(i.displayName, 25)
                     + fit(OperatingSystemFamily.word(forId: i.operatingSystemFamilyId), 8) + fit(group, 21)
                     + fit(InstallerColumns.statusText(e, at: now), 10) + fit(i.expireTime?.dateString ?? "-", 11)
                     + left + "\n"

@@ -2,14 +2,14 @@
 public enum PendingCreationColumns {
     /// The CSV columns of a pending creation, in order. Documented in README.md.
     public static let csvHeader = [
-        "local_id", "display_name", "os", "os_family_id", "security_group_uuid", "requested_at", "plan_key", "state",
+        "local_id", "display_name", "os", "os_family_id", "security_group_uuid", "requested_at", "plan_key", "state", "account",
     ]
 
     public static func csvRow(_ c: PendingCreation) -> [String] {
         let r = c.request
         return [c.localId, r.displayName, OperatingSystemFamily.word(forId: r.operatingSystemFamilyId),
                 String(r.operatingSystemFamilyId), r.securityGroupUuid ?? "", c.requestedAt.rfc3339, c.planKey ?? "",
-                c.state.rawValue]
+                c.state.rawValue, c.account]
     }
 
     /// The creation as JSON: the ledger's local id, what was asked for and when.
@@ -24,6 +24,7 @@ public enum PendingCreationColumns {
         o.append("requestedAt", .string(c.requestedAt.rfc3339))
         o.append("planKey", .optionalString(c.planKey))
         o.append("state", .string(c.state.rawValue))
+        o.append("account", .string(c.account))
         return o
     }
 }
@@ -33,6 +34,7 @@ extension InstallerFilter {
     /// creation has no products, expiry or ESET creation time yet; its group is a uuid).
     public func matches(_ c: PendingCreation) -> Bool {
         let r = c.request
+        if let ids = scope.ids, !ids.contains(c.accountID ?? -1) { return false }
         if let os = operatingSystemFamilyId, r.operatingSystemFamilyId != os { return false }
         if let group, (r.securityGroupUuid ?? "") != group { return false }
         if let name = nameContains, !name.isEmpty {

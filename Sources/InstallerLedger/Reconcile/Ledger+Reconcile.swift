@@ -24,13 +24,14 @@ extension ReconcileError: CustomStringConvertible {
 extension Ledger {
     /// The installers the ledger holds as usable, soonest expiry first; with `expiredAt`
     /// only those whose expiry is at or before it (all an offline run needs).
-    public func reconcileCandidates(expiredAt: Timestamp? = nil) throws -> [ReconcileCandidate] {
-        try dbWriter.read { db in try Self.reconcileCandidates(db, expiredAt: expiredAt) }
+    public func reconcileCandidates(expiredAt: Timestamp? = nil, scope: AccountScope = .all) throws -> [ReconcileCandidate] {
+        try dbWriter.read { db in try Self.reconcileCandidates(db, expiredAt: expiredAt, scope: scope) }
     }
 
-    static func reconcileCandidates(_ db: Database, expiredAt: Timestamp?) throws -> [ReconcileCandidate] {
+    static func reconcileCandidates(_ db: Database, expiredAt: Timestamp?, scope: AccountScope) throws -> [ReconcileCandidate] {
         // Both forms are served by the partial index `installers_usable_by_expiry` (0003).
         var sql = "SELECT uuid, display_name, expire_time FROM installers WHERE status = 'usable'"
+        if let scoped = scope.sqlCondition() { sql += " AND " + scoped }
         var args = StatementArguments()
         if let expiredAt {
             sql += " AND expire_time <= ?"
@@ -52,10 +53,10 @@ extension Ledger {
 
 extension Ledger {
     /// The plan a run would apply now, without writing anything (`--dry-run`).
-    public func planReconcile(eset: ESETState?, at now: Timestamp,
+    public func planReconcile(eset: ESETState?, at now: Timestamp, scope: AccountScope = .all,
                               tolerance: LedgerDuration = ReconcilePlan.defaultTolerance) throws -> ReconcilePlan {
         try dbWriter.read { db in
-            let candidates = try Self.reconcileCandidates(db, expiredAt: eset == nil ? now : nil)
+            let candidates = try Self.reconcileCandidates(db, expiredAt: eset == nil ? now : nil, scope: scope)
             return ReconcilePlan.make(candidates: candidates, eset: eset, now: now, tolerance: tolerance)
         }
     }
@@ -64,29 +65,35 @@ extension Ledger {
     /// records the run, so what is applied is exactly what was planned.
     /// - Parameters:
     ///   - failure: when the API part failed, its message: the run is recorded as failed.
+    ///   - account: whose installers (the ESET state is that account's); nil: every account,
+    ///     for the clock part alone.
     /// - Returns: the applied plan.
-    public func reconcile(eset: ESETState?, at now: Timestamp, startedAt: Timestamp,
+    public func reconcile(eset: ESETState?, at now: Timestamp, startedAt: Timestamp, account: Account? = nil,
                           tolerance: LedgerDuration = ReconcilePlan.defaultTolerance,
                           failure: String? = nil) throws -> ReconcilePlan {
+        let scope = account.map(AccountScope.only) ?? .all
         // Every row written here references an installer the plan read from `installers` in
         // this transaction (the bulk events even select their uuid from it), so the foreign
         // keys hold by construction; checking them costs one index lookup per event, a fifth
         // of a 100k-row run.
-        try writeWithoutForeignKeyChecks { db in
-            let candidates = try Self.reconcileCandidates(db, expiredAt: eset == nil ? now : nil)
+        return try writeWithoutForeignKeyChecks { db in
+            let candidates = try Self.reconcileCandidates(db, expiredAt: eset == nil ? now : nil, scope: scope)
             let made = ReconcilePlan.make(candidates: candidates, eset: eset, now: now, tolerance: tolerance)
-            try Self.apply(made, db)
+            try Self.apply(made, db, account: account?.id)
+            // An offline run over every account belongs to none of them (nor counts as a sync).
+            let owner = try account?.id ?? Int64.fetchOne(db, sql: "SELECT id FROM accounts WHERE (SELECT count(*) FROM accounts) = 1")
             try db.execute(sql: """
-                INSERT INTO runs (kind, started_at, finished_at, succeeded, counts, message) VALUES ('reconcile', ?, ?, ?, ?, ?)
-                """, arguments: [startedAt.nanoseconds, now.nanoseconds, failure == nil, made.countsJSON(offline: eset == nil), failure])
+                INSERT INTO runs (kind, started_at, finished_at, succeeded, counts, message, account_id) VALUES ('reconcile', ?, ?, ?, ?, ?, ?)
+                """, arguments: [startedAt.nanoseconds, now.nanoseconds, failure == nil, made.countsJSON(offline: eset == nil), failure, owner])
             return made
         }
     }
 
     /// Applies a plan made from the ledger inside the current transaction.
-    static func apply(_ plan: ReconcilePlan, _ db: Database) throws {
+    static func apply(_ plan: ReconcilePlan, _ db: Database, account: Int64?) throws {
         let now = plan.now
-        var recorder = InstallerRecorder(db: db, source: .reconcile, now: now, touchLastSeen: true)
+        let scoped = AccountScope(ids: account.map { [$0] }).sqlCondition().map { " AND " + $0 } ?? ""
+        var recorder = InstallerRecorder(db: db, source: .reconcile, now: now, touchLastSeen: true, account: account)
         var plain = 0
         for change in plan.changes {
             if change.action == .expire, change.disagreement == nil { plain += 1; continue }
@@ -120,12 +127,12 @@ extension Ledger {
         try db.execute(sql: """
             INSERT OR ROLLBACK INTO events (installer_uuid, kind, at, source, reason, details)
             SELECT uuid, 'became_unusable', ?, 'reconcile', 'expired', NULL FROM installers
-            WHERE status = 'usable' AND expire_time <= ? ORDER BY expire_time, uuid
+            WHERE status = 'usable' AND expire_time <= ?\(scoped) ORDER BY expire_time, uuid
             """, arguments: [now.nanoseconds, now.nanoseconds])
         guard db.changesCount == plain else { throw ReconcileError.planOutdated(expected: plain, applied: db.changesCount) }
         try db.execute(sql: """
             UPDATE OR ROLLBACK installers SET status = 'unusable', status_reason = 'expired', status_changed_at = ?
-            WHERE status = 'usable' AND expire_time <= ?
+            WHERE status = 'usable' AND expire_time <= ?\(scoped)
             """, arguments: [now.nanoseconds, now.nanoseconds])
         guard db.changesCount == plain else { throw ReconcileError.planOutdated(expected: plain, applied: db.changesCount) }
     }

@@ -27,6 +27,11 @@ public enum ReconcileRendering {
         return out
     }
 
+    /// One line for an account of `reconcile --all`.
+    public static func summaryLine(_ plan: ReconcilePlan, dryRun: Bool) -> String {
+        (dryRun ? "dry run, would mark " : "") + plan.summaryLine
+    }
+
     /// e.g. `expired   8a6a63ec-…  Head office Windows  (expiry 2026-11-28T08:00:00Z)`.
     public static func line(_ change: ReconcileChange) -> String {
         var s = fit(change.action.word, 10) + fit(change.uuid, 37) + fit(change.displayName, 32)

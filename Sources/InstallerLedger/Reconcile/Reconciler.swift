@@ -6,11 +6,15 @@ public struct Reconciler: Sendable {
     let client: ESETConnectClient?
     let now: @Sendable () -> Timestamp
     let tolerance: LedgerDuration
+    /// Whose installers: the account `client` calls ESET as; nil (offline only): every account.
+    let account: Account?
 
-    public init(ledger: Ledger, client: ESETConnectClient?, tolerance: LedgerDuration = ReconcilePlan.defaultTolerance,
+    public init(ledger: Ledger, client: ESETConnectClient?, account: Account? = nil,
+                tolerance: LedgerDuration = ReconcilePlan.defaultTolerance,
                 now: @escaping @Sendable () -> Timestamp = { .now() }) {
         self.ledger = ledger
         self.client = client
+        self.account = account
         self.tolerance = tolerance
         self.now = now
     }
@@ -26,17 +30,19 @@ public struct Reconciler: Sendable {
         let started = now()
         var eset: ESETState?
         if let client {
-            let candidates = try ledger.reconcileCandidates()
+            let candidates = try ledger.reconcileCandidates(scope: scope)
             do {
                 eset = try await ESETStateFetcher(client: client).observe(candidates, now: now())
             } catch let error as ESETConnectError {
                 if dryRun { throw error }
-                let plan = try ledger.reconcile(eset: nil, at: now(), startedAt: started, tolerance: tolerance,
+                let plan = try ledger.reconcile(eset: nil, at: now(), startedAt: started, account: account, tolerance: tolerance,
                                                 failure: "API part failed: \(error)")
                 throw ReconcileError.apiPartFailed(error, expired: plan.expired.count)
             }
         }
-        if dryRun { return try ledger.planReconcile(eset: eset, at: now(), tolerance: tolerance) }
-        return try ledger.reconcile(eset: eset, at: now(), startedAt: started, tolerance: tolerance)
+        if dryRun { return try ledger.planReconcile(eset: eset, at: now(), scope: scope, tolerance: tolerance) }
+        return try ledger.reconcile(eset: eset, at: now(), startedAt: started, account: account, tolerance: tolerance)
     }
+
+    var scope: AccountScope { account.map(AccountScope.only) ?? .all }
 }

@@ -69,10 +69,13 @@ public struct ReportInstaller: Sendable, Equatable {
     public var expireTime: Timestamp?
     public var status: InstallerStatus
     public var statusReason: String?
+    /// The account (customer company) it belongs to.
+    public var account: String
 
     public init(uuid: String, displayName: String, operatingSystem: String, groupUuid: String, groupName: String,
                 productIds: [Int64], productNames: [String], expireTime: Timestamp?, status: InstallerStatus,
-                statusReason: String?) {
+                statusReason: String?, account: String = "") {
+        self.account = account
         self.uuid = uuid
         self.displayName = displayName
         self.operatingSystem = operatingSystem
@@ -91,7 +94,7 @@ public struct ReportInstaller: Sendable, Equatable {
         self.init(uuid: i.uuid, displayName: i.displayName, operatingSystem: OperatingSystemFamily.word(forId: i.operatingSystemFamilyId),
                   groupUuid: i.deviceEnrollment.securityGroupUuid, groupName: i.deviceEnrollment.groupDisplayName,
                   productIds: i.activatedProducts.map(\.productId), productNames: i.activatedProducts.map(\.productDisplayName),
-                  expireTime: i.expireTime, status: e.status, statusReason: e.statusReason)
+                  expireTime: i.expireTime, status: e.status, statusReason: e.statusReason, account: e.account)
     }
 
     /// Whole days until expiry at `now`, negative once expired (as `list` counts them).
@@ -115,8 +118,11 @@ public struct ReportCoverage: Sendable, Equatable {
     public var nextExpiry: Timestamp?
     /// The latest expiry among them: covered until then without a new installer.
     public var coveredUntil: Timestamp?
+    /// The account whose group or product it is.
+    public var account: String
 
-    public init(key: String, name: String, usable: Int, nextExpiry: Timestamp?, coveredUntil: Timestamp?) {
+    public init(key: String, name: String, usable: Int, nextExpiry: Timestamp?, coveredUntil: Timestamp?, account: String = "") {
+        self.account = account
         self.key = key
         self.name = name
         self.usable = usable
@@ -163,6 +169,8 @@ public struct ReportSnapshot: Sendable, Equatable {
     public var usable: [ReportInstaller]?
     /// Groups and products without a usable installer at now + warn (`nil`: none known).
     public var coverageGaps: CoverageGaps?
+    /// Each account in the report's scope with its last successful refresh (by name).
+    public var accounts: [AccountRefresh] = []
 
     public init(lastRefresh: Timestamp? = nil, previousReportAt: Timestamp? = nil, expiredInWindow: [ReportInstaller] = [],
                 expiringWithinWarn: [ReportInstaller] = [], byGroup: [ReportCoverage] = [], byProduct: [ReportCoverage] = [],
@@ -176,6 +184,18 @@ public struct ReportSnapshot: Sendable, Equatable {
         self.counts = counts
         self.usable = usable
         self.coverageGaps = coverageGaps
+    }
+}
+
+/// An account of a report and when the ledger last learned what ESET has for it.
+public struct AccountRefresh: Sendable, Equatable {
+    public var account: String
+    /// The end of its last successful sync, or reconcile that asked ESET; nil: never.
+    public var lastRefresh: Timestamp?
+
+    public init(account: String, lastRefresh: Timestamp?) {
+        self.account = account
+        self.lastRefresh = lastRefresh
     }
 }
 
@@ -215,6 +235,11 @@ public struct ExpiryReport: Sendable, Equatable {
     public var coverageGaps: CoverageGaps
     /// Every check, in the order they are shown; the verdict is combined from all of them.
     public var checks: [ReportCheck]
+    /// The accounts the report covers, with their last refresh.
+    public var accounts: [AccountRefresh] = []
+
+    /// Whether rows name their account (the report covers more than one).
+    public var namesAccounts: Bool { accounts.count > 1 }
 
     /// The verdict.
     public var status: ReportStatus { ReportStatus.combined(checks.map(\.status)) }
@@ -238,9 +263,10 @@ public struct ExpiryReport: Sendable, Equatable {
             byGroup: snapshot.byGroup, byProduct: snapshot.byProduct, counts: snapshot.counts, usable: snapshot.usable,
             coverageGaps: snapshot.coverageGaps ?? CoverageGaps(at: warnEnd, groupsWatched: 0, productsWatched: 0, gaps: []),
             checks: [])
+        report.accounts = snapshot.accounts
         let gaps = report.coverageGaps.gaps.count, criticalGaps = report.criticalGaps.count
         report.checks = [
-            freshnessCheck(lastRefresh: snapshot.lastRefresh, thresholds: thresholds, now: now),
+            freshnessCheck(lastRefresh: snapshot.lastRefresh, accounts: snapshot.accounts, thresholds: thresholds, now: now),
             countCheck(id: "expired", count: report.expiredSincePreviousReport.count, raises: .critical,
                        what: "expired since the previous report",
                        next: "create replacements where devices still need an installer ('installer-ledger gaps' shows groups left without one)"),
@@ -264,7 +290,22 @@ public struct ExpiryReport: Sendable, Equatable {
             checks: [ReportCheck(id: "ledger", status: .unknown, message: reason)])
     }
 
-    static func freshnessCheck(lastRefresh: Timestamp?, thresholds: ReportThresholds, now: Timestamp) -> ReportCheck {
+    /// `freshness`: UNKNOWN when an account's last refresh is missing or older than
+    /// `--max-sync-age`, naming those accounts when the report covers several.
+    static func freshnessCheck(lastRefresh: Timestamp?, accounts: [AccountRefresh], thresholds: ReportThresholds,
+                               now: Timestamp) -> ReportCheck {
+        if accounts.count > 1 {
+            let stale = accounts.filter { a in
+                a.lastRefresh.map { now.nanoseconds - $0.nanoseconds > thresholds.maxSyncAge.nanoseconds } ?? true
+            }
+            guard stale.isEmpty else {
+                let named = stale.map { a in
+                    a.lastRefresh.map { "\(a.account) (last \($0.rfc3339))" } ?? "\(a.account) (never)"
+                }
+                return ReportCheck(id: "freshness", status: .unknown, message:
+                    "\(stale.count) of \(accounts.count) accounts not synced successfully within --max-sync-age \(ReportFormatting.duration(thresholds.maxSyncAge)): \(named.joined(separator: ", ")); check the nightly job and run 'installer-ledger sync --all'")
+            }
+        }
         guard let last = lastRefresh else {
             return ReportCheck(id: "freshness", status: .unknown, message:
                 "no successful sync or reconcile with ESET is recorded, so the ledger may not know what ESET has; run 'installer-ledger sync'")

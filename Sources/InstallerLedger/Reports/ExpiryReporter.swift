@@ -22,8 +22,12 @@ public struct ExpiryReporter: Sendable {
     public var thresholds: ReportThresholds
     public var format: ReportFormat
     public var now: Timestamp
+    /// The accounts to report on (by name); empty: every account that is not archived.
+    public var accounts: [String]
 
-    public init(ledgerPath: String, thresholds: ReportThresholds = ReportThresholds(), format: ReportFormat = .text, now: Timestamp) {
+    public init(ledgerPath: String, thresholds: ReportThresholds = ReportThresholds(), format: ReportFormat = .text, now: Timestamp,
+                accounts: [String] = []) {
+        self.accounts = accounts
         self.ledgerPath = ledgerPath
         self.thresholds = thresholds
         self.format = format
@@ -35,23 +39,25 @@ public struct ExpiryReporter: Sendable {
     public func run() -> ReportOutcome {
         let ledger: Ledger
         let snapshot: ReportSnapshot
+        let scope: AccountScope
         do {
             ledger = try Ledger.openExisting(path: ledgerPath)
+            scope = try ledger.scope(named: accounts)
             snapshot = try ledger.reportSnapshot(thresholds: thresholds, format: format.rawValue, at: now,
-                                                 includeUsable: format == .prometheus)
+                                                 includeUsable: format == .prometheus, scope: scope)
         } catch {
             let reason = Self.describe(error, path: ledgerPath)
             return ReportOutcome(report: .unavailable(reason: reason, thresholds: thresholds, now: now),
                                  ledgerProblem: reason)
         }
         let report = ExpiryReport.make(snapshot: snapshot, thresholds: thresholds, now: now)
-        return ReportOutcome(report: report, recordingProblem: record(report, in: ledger))
+        return ReportOutcome(report: report, recordingProblem: record(report, in: ledger, scope: scope))
     }
 
     /// Records the run; the problem as a sentence when that fails.
-    func record(_ report: ExpiryReport, in ledger: Ledger) -> String? {
+    func record(_ report: ExpiryReport, in ledger: Ledger, scope: AccountScope) -> String? {
         do {
-            try ledger.recordReport(report, format: format.rawValue)
+            try ledger.recordReport(report, format: format.rawValue, scope: scope)
             return nil
         } catch {
             return "this report run could not be recorded (\(Self.describe(error, path: ledgerPath))); the verdict stands, but the next report will count expiries since the last recorded one"
@@ -62,6 +68,7 @@ public struct ExpiryReporter: Sendable {
         switch error {
         case let e as ReportError: return e.description
         case let e as LedgerError: return e.description
+        case let e as AccountError: return e.description
         case let e as DatabaseError: return "cannot read the ledger \(path): \(e.message ?? "\(e.resultCode)")"
         default: return "cannot read the ledger \(path): \(String(describing: error).replacingOccurrences(of: "\n", with: " "))"
         }

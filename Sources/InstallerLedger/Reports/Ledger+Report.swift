@@ -33,14 +33,23 @@ extension Ledger {
     /// When the ledger last learned what ESET has: the last successful `sync`, or
     /// `reconcile` that asked ESET (an `--offline` one does not), at or before `now`.
     public func lastSuccessfulRefresh(at now: Timestamp) throws -> Timestamp? {
-        try dbWriter.read { db in try Self.lastSuccessfulRefresh(db, at: now) }
+        try dbWriter.read { db in try Self.lastSuccessfulRefreshes(db, at: now, scope: .all).first?.lastRefresh }
     }
 
-    static func lastSuccessfulRefresh(_ db: Database, at now: Timestamp) throws -> Timestamp? {
-        try Int64.fetchOne(db, sql: """
-            SELECT max(finished_at) FROM runs WHERE succeeded = 1 AND finished_at <= ?
+    /// Each account in scope that is not archived (archived ones only when named) with its
+    /// last successful refresh at or before `now`, by name; an account that never had one
+    /// is listed with nil.
+    static func lastSuccessfulRefreshes(_ db: Database, at now: Timestamp, scope: AccountScope) throws -> [AccountRefresh] {
+        var last = [Int64: Timestamp]()
+        for row in try Row.fetchAll(db, sql: """
+            SELECT account_id, max(finished_at) FROM runs WHERE succeeded = 1 AND finished_at <= ?
               AND (kind = 'sync' OR (kind = 'reconcile' AND coalesce(json_extract(counts, '$.offline'), 0) = 0))
-            """, arguments: [now.nanoseconds]).map(Timestamp.init(nanoseconds:))
+              AND account_id IS NOT NULL GROUP BY account_id
+            """, arguments: [now.nanoseconds]) {
+            if let at = row[1] as Int64? { last[row[0]] = Timestamp(nanoseconds: at) }
+        }
+        return try fetchAccounts(db).filter { a in scope.ids?.contains(a.id) ?? (a.archivedAt == nil) }
+            .map { AccountRefresh(account: $0.name, lastRefresh: last[$0.id]) }
     }
 
     /// SQL: the installer has no usable successor.
@@ -54,13 +63,19 @@ extension Ledger {
     /// - Parameters:
     ///   - format: the previous report is the previous one in the same format.
     ///   - includeUsable: also read every usable installer (the Prometheus gauge lists them).
+    ///   - scope: whose installers; the freshness check looks at each account in it.
     public func reportSnapshot(thresholds: ReportThresholds, format: String, at now: Timestamp,
-                               includeUsable: Bool = false) throws -> ReportSnapshot {
+                               includeUsable: Bool = false, scope: AccountScope = .all) throws -> ReportSnapshot {
         try dbWriter.read { db in
             var s = ReportSnapshot()
-            s.lastRefresh = try Self.lastSuccessfulRefresh(db, at: now)
+            s.accounts = try Self.lastSuccessfulRefreshes(db, at: now, scope: scope)
+            // The oldest account's refresh: the ledger is as fresh as its stalest account.
+            s.lastRefresh = s.accounts.contains { $0.lastRefresh == nil } ? nil : s.accounts.compactMap(\.lastRefresh).min()
+            // `+account_id`: the account narrows rows found through the usable-by-expiry
+            // index, it never picks another index (the plans stay on the covering one).
+            let scoped = scope.sqlCondition(column: "+account_id").map { " AND " + $0 } ?? ""
             s.previousReportAt = try Int64.fetchOne(db, sql: """
-                SELECT max(generated_at) FROM report_runs WHERE format = ? AND generated_at < ?
+                SELECT max(generated_at) FROM report_runs WHERE format = ? AND generated_at < ?\(Self.reportRunScope(scope))
                 """, arguments: [format, now.nanoseconds]).map(Timestamp.init(nanoseconds:))
             let windowStart = s.previousReportAt ?? now.subtracting(ExpiryReport.firstReportLookback)
             // Expired in the window and usable until then: not revoked or deleted before expiry.
@@ -68,23 +83,26 @@ extension Ledger {
             // more from anyone, so it raises neither the expiry checks nor the alarm.
             s.expiredInWindow = try Self.reportInstallers(db, where: """
                 expire_time > ? AND expire_time <= ? AND (status = 'usable' OR status_changed_at >= expire_time)
-                AND \(Self.notReplaced)
+                AND \(Self.notReplaced)\(scoped)
                 """, arguments: [windowStart.nanoseconds, now.nanoseconds])
-            s.expiringWithinWarn = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ? AND expire_time <= ? AND \(Self.notReplaced)",
+            s.expiringWithinWarn = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ? AND expire_time <= ? AND \(Self.notReplaced)\(scoped)",
                                                              arguments: [now.nanoseconds, now.adding(thresholds.warn).nanoseconds])
             if includeUsable {
-                s.usable = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ?", arguments: [now.nanoseconds])
+                s.usable = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ?\(scoped)", arguments: [now.nanoseconds])
             }
-            s.byGroup = try Row.fetchAll(db, sql: ReportQueries.byGroup, arguments: [now.nanoseconds]).map(Self.coverage)
-            s.byProduct = try Row.fetchAll(db, sql: ReportQueries.byProduct, arguments: [now.nanoseconds]).map(Self.coverage)
+            let names = try Self.accountNames(db)
+            s.byGroup = try Row.fetchAll(db, sql: ReportQueries.byGroup(scoped), arguments: [now.nanoseconds]).map { Self.coverage($0, names) }
+            s.byProduct = try Row.fetchAll(db, sql: ReportQueries.byProduct(scoped), arguments: [now.nanoseconds]).map { Self.coverage($0, names) }
             // Counted from indexes, not by scanning every installer: usable and deleted have
             // partial indexes (0003), count(*) reads the smallest index.
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers") ?? 0
-            s.counts.usable = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'usable'") ?? 0
-            s.counts.deleted = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'deleted'") ?? 0
+            let whereScoped = scope.sqlCondition().map { " WHERE " + $0 } ?? ""
+            let byAccount = scope.sqlCondition().map { " AND " + $0 } ?? ""
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers\(whereScoped)") ?? 0
+            s.counts.usable = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'usable'\(byAccount)") ?? 0
+            s.counts.deleted = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'deleted'\(byAccount)") ?? 0
             s.counts.unusable = total - s.counts.usable - s.counts.deleted
             // Groups and products left without a usable installer by now + warn, in the same read.
-            s.coverageGaps = try Self.coverageGaps(db, at: now.adding(thresholds.warn))
+            s.coverageGaps = try Self.coverageGaps(db, at: now.adding(thresholds.warn), scope: scope)
             return s
         }
     }
@@ -93,8 +111,10 @@ extension Ledger {
     /// the columns a report shows (the Prometheus format reads every usable installer).
     static func reportInstallers(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [ReportInstaller] {
         var result = [ReportInstaller]()
+        let names = try accountNames(db)
         let cursor = try Row.fetchCursor(db, sql: """
-            SELECT uuid, display_name, os_family_id, security_group_uuid, group_display_name, expire_time, status, status_reason
+            SELECT uuid, display_name, os_family_id, security_group_uuid, group_display_name, expire_time, status, status_reason,
+              account_id
             FROM installers WHERE \(condition) ORDER BY expire_time, uuid
             """, arguments: arguments)
         var start = 0
@@ -103,7 +123,8 @@ extension Ledger {
                 uuid: row[0], displayName: row[1], operatingSystem: OperatingSystemFamily.word(forId: row[2]),
                 groupUuid: row[3], groupName: row[4], productIds: [], productNames: [],
                 expireTime: (row[5] as Int64?).map(Timestamp.init(nanoseconds:)),
-                status: InstallerStatus(rawValue: row[6]) ?? .unusable, statusReason: row[7]))
+                status: InstallerStatus(rawValue: row[6]) ?? .unusable, statusReason: row[7],
+                account: (row[8] as Int64?).flatMap { names[$0] } ?? ""))
             if result.count - start == 500 {
                 try attachProducts(db, to: &result[start...])
                 start = result.count
@@ -129,10 +150,18 @@ extension Ledger {
         }
     }
 
-    static func coverage(_ row: Row) -> ReportCoverage {
+    static func coverage(_ row: Row, _ names: [Int64: String]) -> ReportCoverage {
         ReportCoverage(key: row[0] ?? "", name: row[1] ?? "", usable: row[2],
                        nextExpiry: (row[3] as Int64?).map(Timestamp.init(nanoseconds:)),
-                       coveredUntil: (row[4] as Int64?).map(Timestamp.init(nanoseconds:)))
+                       coveredUntil: (row[4] as Int64?).map(Timestamp.init(nanoseconds:)),
+                       account: (row[5] as Int64?).flatMap { names[$0] } ?? "")
+    }
+
+    /// Which earlier report runs count as "the previous report" for a scope: every run for
+    /// every account (as before accounts), else the runs of that one account.
+    static func reportRunScope(_ scope: AccountScope) -> String {
+        guard let ids = scope.ids else { return "" }
+        return ids.count == 1 ? " AND account_id = \(ids[0])" : " AND account_id IS NULL"
     }
 }
 
@@ -142,26 +171,35 @@ enum ReportQueries {
     /// `installers_usable_by_expiry` (0003): on a ledger that is mostly history the planner
     /// would otherwise walk a group or product index over every installer (18 s instead of
     /// a fraction of one on a million installers).
-    static let live = """
-        SELECT uuid, security_group_uuid, group_display_name, expire_time FROM installers
-        WHERE status = 'usable' AND expire_time > ?
+    /// `scoped`: an ` AND account_id IN (...)` condition, or empty.
+    static func live(_ scoped: String) -> String {
+        """
+        SELECT uuid, security_group_uuid, group_display_name, expire_time, account_id FROM installers
+        WHERE status = 'usable' AND expire_time > ?\(scoped)
         UNION ALL
-        SELECT uuid, security_group_uuid, group_display_name, expire_time FROM installers
-        WHERE status = 'usable' AND expire_time IS NULL
+        SELECT uuid, security_group_uuid, group_display_name, expire_time, account_id FROM installers
+        WHERE status = 'usable' AND expire_time IS NULL\(scoped)
         """
+    }
 
-    /// Usable installers by device group: key, name, count, next expiry, covered until.
-    static let byGroup = """
-        SELECT security_group_uuid, max(group_display_name), count(*), min(expire_time), max(expire_time)
-        FROM (\(live)) GROUP BY security_group_uuid ORDER BY 2 COLLATE NOCASE, 1
+    /// Usable installers by account and device group: key, name, count, next expiry, covered
+    /// until, account (a group belongs to one company).
+    static func byGroup(_ scoped: String) -> String {
         """
+        SELECT security_group_uuid, max(group_display_name), count(*), min(expire_time), max(expire_time), account_id
+        FROM (\(live(scoped))) GROUP BY account_id, security_group_uuid ORDER BY 2 COLLATE NOCASE, 1, 6
+        """
+    }
 
-    /// Usable installers by product; CROSS JOIN keeps the usable installers as the outer loop.
-    static let byProduct = """
-        SELECT CAST(p.product_id AS TEXT), max(p.product_display_name), count(DISTINCT i.uuid), min(i.expire_time), max(i.expire_time)
-        FROM (\(live)) i CROSS JOIN activated_products p ON p.installer_uuid = i.uuid
-        GROUP BY p.product_id ORDER BY 2 COLLATE NOCASE, p.product_id
+    /// Usable installers by account and product; CROSS JOIN keeps the usable installers as the outer loop.
+    static func byProduct(_ scoped: String) -> String {
         """
+        SELECT CAST(p.product_id AS TEXT), max(p.product_display_name), count(DISTINCT i.uuid), min(i.expire_time),
+          max(i.expire_time), i.account_id
+        FROM (\(live(scoped))) i CROSS JOIN activated_products p ON p.installer_uuid = i.uuid
+        GROUP BY i.account_id, p.product_id ORDER BY 2 COLLATE NOCASE, p.product_id, 6
+        """
+    }
 }
 
 // MARK: - Recording
@@ -169,7 +207,7 @@ enum ReportQueries {
 extension Ledger {
     /// Records a report run, so the next report in the same format knows where "expired
     /// since the previous report" starts. An unreadable-ledger report is never recorded.
-    public func recordReport(_ report: ExpiryReport, format: String) throws {
+    public func recordReport(_ report: ExpiryReport, format: String, scope: AccountScope = .all) throws {
         guard report.ledgerReadable else { return }
         let counts = JSONValue.object(JSONObject(
             keys: ["expired", "critical", "warning", "usable", "gaps"],
@@ -178,9 +216,9 @@ extension Ledger {
                      .int(Int64(report.coverageGaps.gaps.count))])).jsonText
         try dbWriter.write { db in
             try db.execute(sql: """
-                INSERT INTO report_runs (format, generated_at, window_start, status, counts) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO report_runs (format, generated_at, window_start, status, counts, account_id) VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [format, report.generatedAt.nanoseconds, report.windowStart.nanoseconds,
-                                 report.status.rawValue, counts])
+                                 report.status.rawValue, counts, scope.ids?.count == 1 ? scope.ids![0] : nil])
         }
     }
 }

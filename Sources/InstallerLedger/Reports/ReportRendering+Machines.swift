@@ -31,6 +31,9 @@ extension ReportRendering {
         o.append("counts", .object(JSONObject(
             keys: ["usable", "unusable", "deleted"],
             values: [.int(Int64(r.counts.usable)), .int(Int64(r.counts.unusable)), .int(Int64(r.counts.deleted))])))
+        o.append("accounts", .array(r.accounts.map { a in
+            .object(JSONObject(keys: ["name", "lastSuccessfulRefresh"], values: [.string(a.account), .optionalString(a.lastRefresh?.rfc3339)]))
+        }))
         return JSONValue.object(o).jsonText + "\n"
     }
 
@@ -47,6 +50,7 @@ extension ReportRendering {
         o.append("daysLeft", i.daysLeft(at: r.generatedAt).map(JSONValue.int) ?? .null)
         o.append("status", .string(i.status.rawValue))
         o.append("statusReason", .optionalString(i.statusReason))
+        o.append("account", .string(i.account))
         return .object(o)
     }
 
@@ -57,6 +61,7 @@ extension ReportRendering {
         o.append("usable", .int(Int64(c.usable)))
         o.append("nextExpiry", .optionalString(c.nextExpiry?.rfc3339))
         o.append("coveredUntil", .optionalString(c.coveredUntil?.rfc3339))
+        o.append("account", .string(c.account))
         return .object(o)
     }
 }
@@ -87,8 +92,11 @@ extension ReportRendering {
                [([], r.ledgerReadable ? "1" : "0")])
         guard r.ledgerReadable else { return out }
         metric("installer_ledger_last_successful_sync_timestamp_seconds",
-               "Last successful sync, or reconcile that asked ESET (Unix time; 0 when there was none).",
+               "Last successful sync, or reconcile that asked ESET, of the stalest account (Unix time; 0 when there was none).",
                [([], String(r.lastRefresh?.seconds ?? 0))])
+        metric("installer_ledger_account_last_successful_sync_timestamp_seconds",
+               "Last successful sync, or reconcile that asked ESET, per account (Unix time; 0 when there was none).",
+               r.accounts.map { a in ([("account", a.account)], String(a.lastRefresh?.seconds ?? 0)) })
         metric("installer_ledger_installers", "Installers in the ledger by status.", [
             ([("status", "usable")], String(r.counts.usable)),
             ([("status", "unusable")], String(r.counts.unusable)),
@@ -114,13 +122,13 @@ extension ReportRendering {
         metric("installer_ledger_coverage_gap_covered_until_timestamp_seconds",
                "When each coverage gap starts: its last usable installer's end (Unix time).",
                r.coverageGaps.gaps.map { g in
-                   ([("kind", g.kind.rawValue), ("id", g.id), ("name", g.name), ("last_installer_uuid", g.lastInstaller.uuid),
+                   ([("account", g.account), ("kind", g.kind.rawValue), ("id", g.id), ("name", g.name), ("last_installer_uuid", g.lastInstaller.uuid),
                      ("last_installer", g.lastInstaller.displayName)], String(g.coveredUntil.seconds))
                })
         let installers = (r.usable ?? r.critical + r.warning).filter { $0.expireTime != nil }
         metric("installer_ledger_installer_expiry_timestamp_seconds", "Expiry of each usable installer (Unix time).",
                installers.map { i in
-                   ([("uuid", i.uuid), ("name", i.displayName), ("group", i.groupLabel), ("group_uuid", i.groupUuid),
+                   ([("account", i.account), ("uuid", i.uuid), ("name", i.displayName), ("group", i.groupLabel), ("group_uuid", i.groupUuid),
                      ("product", products(i)), ("os", i.operatingSystem)], String(i.expireTime!.seconds))
                })
         return out

@@ -55,34 +55,68 @@ public enum ReportRendering {
             out += "\nTo do\n"
             for c in findings { out += "  \(c.status.word): \(c.message)\n" }
         }
+        let acct = { (name: String) in r.namesAccounts ? fit(name, 13) : "" }
+        if r.namesAccounts {
+            out += "\nBy account: \(r.accounts.count)\n"
+            out += "  " + fit("ACCOUNT", 17) + fit("EXPIRED", 8) + fit("CRITICAL", 9) + fit("WARNING", 8) + fit("GAPS", 6)
+                + fit("USABLE", 8) + "LAST SYNC\n"
+            for line in accountLines(r) {
+                out += "  " + fit(line.account, 17) + fit(String(line.expired), 8) + fit(String(line.critical), 9)
+                    + fit(String(line.warning), 8) + fit(String(line.gaps), 6) + fit(String(line.usable), 8)
+                    + (line.lastRefresh?.rfc3339 ?? "never") + "\n"
+            }
+            let all = accountLines(r)
+            out += "  " + fit("total", 17) + fit(String(all.map(\.expired).reduce(0, +)), 8)
+                + fit(String(all.map(\.critical).reduce(0, +)), 9) + fit(String(all.map(\.warning).reduce(0, +)), 8)
+                + fit(String(all.map(\.gaps).reduce(0, +)), 6) + fit(String(r.counts.usable), 8) + "\n"
+        }
         for section in installerSections(r) {
             out += "\n\(section.title): \(section.installers.count)\n"
             if section.installers.isEmpty { continue }
-            out += "  " + fit("EXPIRES (UTC)", 18) + fit("DAYS", 6) + fit("INSTALLER", 10) + fit("NAME", 28) + fit("GROUP", 22)
+            out += "  " + acct("ACCOUNT") + fit("EXPIRES (UTC)", 18) + fit("DAYS", 6) + fit("INSTALLER", 10) + fit("NAME", 28) + fit("GROUP", 22)
                 + fit("OS", 9) + "PRODUCTS\n"
             for i in section.installers {
                 let days = i.daysLeft(at: r.generatedAt).map(String.init) ?? "-"
-                out += "  " + fit(minute(i.expireTime), 18) + fit(days, 6) + fit(String(i.uuid.prefix(8)), 10)
+                out += "  " + acct(i.account) + fit(minute(i.expireTime), 18) + fit(days, 6) + fit(String(i.uuid.prefix(8)), 10)
                     + fit(i.displayName, 28) + fit(i.groupLabel, 22) + fit(i.operatingSystem, 9) + products(i) + "\n"
             }
         }
         out += "\n\(gapsTitle(r)): \(r.coverageGaps.gaps.count)\n"
         if !r.coverageGaps.isEmpty {
-            out += "  " + fit("KIND", 9) + fit("GROUP OR PRODUCT", 28) + fit("LAST INSTALLER", 38) + "COVERED UNTIL\n"
+            out += "  " + acct("ACCOUNT") + fit("KIND", 9) + fit("GROUP OR PRODUCT", 28) + fit("LAST INSTALLER", 38) + "COVERED UNTIL\n"
             for g in r.coverageGaps.gaps {
-                out += "  " + fit(g.kind.rawValue, 9) + fit(gapLabel(g), 28) + fit(lastInstaller(g), 38) + minute(g.coveredUntil) + "\n"
+                out += "  " + acct(g.account) + fit(g.kind.rawValue, 9) + fit(gapLabel(g), 28) + fit(lastInstaller(g), 38) + minute(g.coveredUntil) + "\n"
             }
         }
         for (title, rows) in [("Usable installers by device group", r.byGroup), ("Usable installers by product", r.byProduct)] {
             out += "\n\(title): \(rows.count)\n"
             if rows.isEmpty { continue }
-            out += "  " + fit(title.hasSuffix("group") ? "GROUP" : "PRODUCT", 36) + fit("USABLE", 8) + fit("NEXT EXPIRY", 18) + "COVERED UNTIL\n"
+            out += "  " + acct("ACCOUNT") + fit(title.hasSuffix("group") ? "GROUP" : "PRODUCT", 36) + fit("USABLE", 8) + fit("NEXT EXPIRY", 18) + "COVERED UNTIL\n"
             for c in rows {
-                out += "  " + fit(c.label, 36) + fit(String(c.usable), 8) + fit(minute(c.nextExpiry), 18) + minute(c.coveredUntil) + "\n"
+                out += "  " + acct(c.account) + fit(c.label, 36) + fit(String(c.usable), 8) + fit(minute(c.nextExpiry), 18) + minute(c.coveredUntil) + "\n"
             }
         }
         out += "\nLedger: \(r.counts.usable) usable, \(r.counts.unusable) unusable, \(r.counts.deleted) deleted\n"
         return out
+    }
+
+    /// One account's share of the findings, for the text report's "By account" section.
+    struct AccountLine {
+        var account: String
+        var expired = 0, critical = 0, warning = 0, gaps = 0, usable = 0
+        var lastRefresh: Timestamp?
+    }
+
+    static func accountLines(_ r: ExpiryReport) -> [AccountLine] {
+        r.accounts.map { a in
+            var line = AccountLine(account: a.account, lastRefresh: a.lastRefresh)
+            line.expired = r.expiredSincePreviousReport.filter { $0.account == a.account }.count
+            line.critical = r.critical.filter { $0.account == a.account }.count
+            line.warning = r.warning.filter { $0.account == a.account }.count
+            line.gaps = r.coverageGaps.gaps.filter { $0.account == a.account }.count
+            line.usable = r.byGroup.filter { $0.account == a.account }.map(\.usable).reduce(0, +)
+            return line
+        }
     }
 
     // MARK: - Markdown
@@ -104,10 +138,11 @@ public enum ReportRendering {
         for section in installerSections(r) {
             out += "\n## \(md(section.title)) (\(section.installers.count))\n\n"
             if section.installers.isEmpty { out += "None.\n"; continue }
-            out += "| Expires (UTC) | Days | Installer | Name | Group | OS | Products |\n|---|---:|---|---|---|---|---|\n"
+            out += (r.namesAccounts ? "| Account " : "") + "| Expires (UTC) | Days | Installer | Name | Group | OS | Products |\n"
+                + (r.namesAccounts ? "|---" : "") + "|---|---:|---|---|---|---|---|\n"
             for i in section.installers {
                 let days = i.daysLeft(at: r.generatedAt).map(String.init) ?? "-"
-                out += "| \(minute(i.expireTime)) | \(days) | `\(i.uuid)` | \(md(i.displayName)) | \(md(i.groupLabel)) | \(i.operatingSystem) | \(md(products(i))) |\n"
+                out += (r.namesAccounts ? "| \(md(i.account)) " : "") + "| \(minute(i.expireTime)) | \(days) | `\(i.uuid)` | \(md(i.displayName)) | \(md(i.groupLabel)) | \(i.operatingSystem) | \(md(products(i))) |\n"
             }
         }
         out += "\n## \(md(gapsTitle(r))) (\(r.coverageGaps.gaps.count))\n\n"
@@ -147,7 +182,7 @@ public enum ReportRendering {
     /// then one per coverage gap (`section` `gaps`; README "report --format csv").
     public static let csvHeader = [
         "section", "uuid", "display_name", "os", "group_uuid", "group_display_name", "product_ids", "products",
-        "expire_time", "days_left", "status", "status_reason", "gap_kind", "covered_until",
+        "expire_time", "days_left", "status", "status_reason", "gap_kind", "covered_until", "account",
     ]
 
     /// RFC 4180 CSV (formula-like cells neutralised) of the installers in the expired,
@@ -162,7 +197,7 @@ public enum ReportRendering {
                 let days = i.daysLeft(at: r.generatedAt).map(String.init) ?? ""
                 let before = [section.id, i.uuid, i.displayName, i.operatingSystem, i.groupUuid, i.groupName,
                               i.productIds.map(String.init).joined(separator: "; "), products(i), i.expireTime?.rfc3339 ?? ""]
-                w.writeRow(before.map(neutralised) + [days] + [i.status.rawValue, i.statusReason ?? "", "", ""].map(neutralised))
+                w.writeRow(before.map(neutralised) + [days] + [i.status.rawValue, i.statusReason ?? "", "", "", i.account].map(neutralised))
             }
         }
         // A gap: the group (group columns) or product (product columns) left without a usable
@@ -175,7 +210,7 @@ public enum ReportRendering {
             let before = ["gaps", g.lastInstaller.uuid, g.lastInstaller.displayName, ""] + group + product
                 + [g.lastInstaller.expireTime?.rfc3339 ?? ""]
             w.writeRow(before.map(neutralised) + [String(days)]
-                       + [g.lastInstaller.status.rawValue, "", g.kind.rawValue, g.coveredUntil.rfc3339].map(neutralised))
+                       + [g.lastInstaller.status.rawValue, "", g.kind.rawValue, g.coveredUntil.rfc3339, g.account].map(neutralised))
         }
         return w.string
     }

@@ -99,8 +99,12 @@ public struct InstallerRotation: Sendable {
     let ledger: Ledger
     let client: ESETConnectClient
     let now: @Sendable () -> Timestamp
+    /// The account `client` calls ESET as; replacements are created for it.
+    let account: Account?
 
-    public init(ledger: Ledger, client: ESETConnectClient, now: @escaping @Sendable () -> Timestamp = { .now() }) {
+    public init(ledger: Ledger, client: ESETConnectClient, account: Account? = nil,
+                now: @escaping @Sendable () -> Timestamp = { .now() }) {
+        self.account = account
         self.ledger = ledger
         self.client = client
         self.now = now
@@ -118,7 +122,7 @@ public struct InstallerRotation: Sendable {
     /// - Throws: only ledger errors (nothing about the API: those are in the summary).
     public func run(_ plan: RotationPlan, report: (RotationResult) -> Void = { _ in }) async throws -> RotationSummary {
         var summary = RotationSummary()
-        let creation = InstallerCreation(ledger: ledger, client: client, now: now)
+        let creation = InstallerCreation(ledger: ledger, client: client, account: account, now: now)
         for step in plan.steps {
             let old = step.predecessor.installer
             var result = RotationResult(predecessor: old, outcome: .notAttempted)

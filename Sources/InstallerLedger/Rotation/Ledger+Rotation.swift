@@ -51,7 +51,8 @@ extension Ledger {
             for row in rows {
                 guard let old = try LedgerQueries.installer(db, uuid: row[0]),
                       let new = try LedgerQueries.installer(db, uuid: row[1]),
-                      selection.matches(old.installer), new.status != .deleted
+                      selection.matches(old.installer), new.status != .deleted,
+                      selection.scope.ids?.contains(old.accountID ?? -1) ?? true
                 else { continue }
                 entries.append(HandOverEntry(predecessor: old.installer, successor: new.installer))
             }

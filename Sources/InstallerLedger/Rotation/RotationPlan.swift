@@ -8,6 +8,8 @@ public struct RotationSelection: Sendable, Equatable {
     public var operatingSystemFamilyId: Int64?
     /// Case-insensitive substring of the display name.
     public var nameContains: String?
+    /// Whose installers: every account by default (a rotation that creates works for one).
+    public var scope: AccountScope = .all
 
     /// The default window: two weeks, enough to hand new links over before the old ones stop.
     public static let defaultWithin = LedgerDuration.days(14)
@@ -29,6 +31,7 @@ public struct RotationSelection: Sendable, Equatable {
         f.operatingSystemFamilyId = operatingSystemFamilyId
         f.nameContains = nameContains
         f.sort = .expires
+        f.scope = scope
         return f
     }
 

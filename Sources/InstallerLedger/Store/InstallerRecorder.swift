@@ -11,14 +11,20 @@ struct InstallerRecorder {
     let now: Timestamp
     /// Sync sees installers at the API, so it moves `last_seen`; a saved answer does not.
     let touchLastSeen: Bool
+    /// The account the installers were listed by or saved from; new ones belong to it, and a
+    /// known one of another account is a conflict, never moved.
+    let account: Int64?
+    /// Names of accounts, for the details of `conflict` events.
+    private var accountNames: [Int64: String]?
     private(set) var summary = RecordSummary()
     private var prepared: RecorderStatements?
 
-    init(db: Database, source: EventSource, now: Timestamp, touchLastSeen: Bool = false) {
+    init(db: Database, source: EventSource, now: Timestamp, touchLastSeen: Bool = false, account: Int64?) {
         self.db = db
         self.source = source
         self.now = now
         self.touchLastSeen = touchLastSeen
+        self.account = account
     }
 
     /// Records one installer.
@@ -52,8 +58,11 @@ struct InstallerRecorder {
         guard !batch.isEmpty else { return }
         let lookup = try bulk.lookup(count: batch.count)
         for (n, decoded) in batch.enumerated() { lookup.bind(Int32(n + 1), decoded.received.installer.uuid) }
-        var known = [String: (id: Int64, hash: Int64)](minimumCapacity: batch.count)
-        try lookup.forEachRow { row in known[row.text(0)] = (row.int64(1), row.int64(2)) }
+        var known = [String: Known](minimumCapacity: batch.count)
+        try lookup.forEachRow { row in
+            known[row.text(0)] = Known(id: row.int64(1), hash: row.int64(2), account: row.isNull(3) ? nil : row.int64(3),
+                                       deleted: row.int64(4) != 0)
+        }
         // Ids are given here rather than by SQLite so that the raw answers, inserted in a
         // batch of their own, can refer to them.
         var nextID: Int64 = 0
@@ -62,7 +71,11 @@ struct InstallerRecorder {
         }
         for decoded in batch {
             if let found = known[decoded.received.installer.uuid] {
-                try recordKnown(decoded, id: found.id, storedHash: found.hash)
+                if let owner = found.account, let account, owner != account {
+                    try recordConflict(decoded.received.installer.uuid, owner: owner)
+                    continue
+                }
+                try recordKnown(decoded, id: found.id, storedHash: found.hash, deleted: found.deleted)
             } else {
                 insert(decoded, id: nextID, bulk)
                 nextID += 1
@@ -73,10 +86,31 @@ struct InstallerRecorder {
         for table in [bulk.installers, bulk.products, bulk.components, bulk.rawAnswers, bulk.events] { try table.flush() }
     }
 
-    private mutating func recordKnown(_ decoded: DecodedInstaller, id rowID: Int64, storedHash: Int64) throws {
+    /// What the lookup knows of an installer already in the ledger.
+    private struct Known {
+        var id: Int64
+        var hash: Int64
+        var account: Int64?
+        var deleted: Bool
+    }
+
+    /// A uuid listed by a second account: a warning for the summary and a `conflict` event on
+    /// the installer, never a silent move.
+    private mutating func recordConflict(_ uuid: String, owner: Int64) throws {
+        if accountNames == nil { accountNames = try Ledger.accountNames(db) }
+        let listedBy = account.flatMap { accountNames?[$0] } ?? "?"
+        let ownerName = accountNames?[owner] ?? "?"
+        summary.conflicts.append(RecordSummary.Conflict(uuid: uuid, owner: ownerName, listedBy: listedBy))
+        let details = JSONObject(keys: ["account", "owner"], values: [.string(listedBy), .string(ownerName)])
+        try EventLog.append(db, uuid: uuid, kind: .conflict, at: now, source: source,
+                            reason: "listed by another account", details: JSONValue.object(details).jsonText)
+    }
+
+    private mutating func recordKnown(_ decoded: DecodedInstaller, id rowID: Int64, storedHash: Int64, deleted: Bool) throws {
         let received = decoded.received
         let installer = received.installer
-        if storedHash == decoded.contentHash {
+        // ESET lists again what the ledger had marked deleted: restore it whatever the hash.
+        if storedHash == decoded.contentHash, !(deleted && touchLastSeen) {
             try db.cachedStatement(sql: "UPDATE raw_answers SET json = ?, received_at = ? WHERE installer_id = ? AND json <> ?")
                 .execute(arguments: [received.rawJSON, now.nanoseconds, rowID, received.rawJSON])
             if touchLastSeen {
@@ -113,7 +147,8 @@ struct InstallerRecorder {
             .text(i.deviceEnrollment.groupDisplayName), BulkValue(i.enableCloudScannerFeedback),
             BulkValue(i.enablePuaDetection), BulkValue(i.sendAnonymousDiagnosticData), .text(i.downloadUrl),
             BulkValue(i.createTime?.nanoseconds), BulkValue(i.expireTime?.nanoseconds), BulkValue(i.usable),
-            .text(status.rawValue), BulkValue(reason), at, at, at, .int(decoded.contentHash))
+            .text(status.rawValue), BulkValue(reason), at, at, at, .int(decoded.contentHash),
+            BulkValue(account))
         writeChildren(i, bulk)
         bulk.rawAnswers.append(.int(id), .text(decoded.received.rawJSON), at)
         bulk.events.append(.text(i.uuid), .text(EventKind.recorded.rawValue), at, .text(source.rawValue),
@@ -138,7 +173,11 @@ struct InstallerRecorder {
         var reason = old.statusReason
         var changedAt = old.statusChangedAt
         var becameUnusable = false
-        if old.status == .usable, !i.usable {
+        var restored = false
+        if old.status == .deleted, touchLastSeen {
+            // Listed by ESET again after the ledger marked it deleted: what ESET says now.
+            (status, reason, changedAt, restored) = (i.usable ? .usable : .unusable, i.usable ? nil : "api", now, true)
+        } else if old.status == .usable, !i.usable {
             (status, reason, changedAt, becameUnusable) = (.unusable, "api", now, true)
         } else if old.status == .unusable, old.statusReason == "api", i.usable {
             (status, reason, changedAt) = (.usable, nil, now)
@@ -170,6 +209,12 @@ struct InstallerRecorder {
         }
         if becameUnusable {
             try EventLog.append(db, uuid: i.uuid, kind: .becameUnusable, at: now, source: source, reason: "api", details: nil)
+        }
+        if restored {
+            let details = JSONObject(keys: ["status", "old"], values: [.string(status.rawValue), .string(old.status.rawValue)])
+            try EventLog.append(db, uuid: i.uuid, kind: .restored, at: now, source: source, reason: reason,
+                                details: JSONValue.object(details).jsonText)
+            summary.restored += 1
         }
     }
 }
@@ -207,11 +252,11 @@ final class RecorderStatements {
     private var lookups = [Int: BulkStatement]()
     let installers, products, components, rawAnswers, events: BatchInsert
 
-    /// `SELECT uuid, id, content_hash` of the installers among `count` uuids (parameters).
+    /// `SELECT uuid, id, content_hash, account_id, deleted` of the installers among `count` uuids (parameters).
     func lookup(count: Int) throws -> BulkStatement {
         if let made = lookups[count] { return made }
         let list = Array(repeating: "?", count: count).joined(separator: ", ")
-        let made = try BulkStatement(db, sql: "SELECT uuid, id, content_hash FROM installers WHERE uuid IN (\(list))")
+        let made = try BulkStatement(db, sql: "SELECT uuid, id, content_hash, account_id, status = 'deleted' FROM installers WHERE uuid IN (\(list))")
         lookups[count] = made
         return made
     }
@@ -222,6 +267,7 @@ final class RecorderStatements {
             "id", "uuid", "display_name", "os_family_id", "language", "security_group_uuid", "group_display_name",
             "cloud_feedback", "pua_detection", "diagnostics", "download_url", "create_time", "expire_time",
             "api_usable", "status", "status_reason", "status_changed_at", "first_seen", "last_seen", "content_hash",
+            "account_id",
         ])
         products = BatchInsert(db, table: "activated_products", columns: [
             "installer_uuid", "position", "pool_uuid", "pool_display_name", "product_id", "product_display_name",

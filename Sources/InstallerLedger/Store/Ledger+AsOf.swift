@@ -33,7 +33,8 @@ public enum PointInTime {
     /// - Parameters:
     ///   - current: the current row, with products and components when they are wanted.
     ///   - events: this installer's events in the order they were written (id order);
-    ///     other kinds than `recorded`, `changed`, `became_unusable` and `deleted` are ignored.
+    ///     other kinds than `recorded`, `changed`, `became_unusable`, `deleted` and `restored`
+    ///     are ignored.
     ///   - instant: the moment; events at exactly the instant count as having happened.
     public static func state(of current: LedgerInstaller, events: [LedgerEvent], at instant: Timestamp) -> LedgerInstaller? {
         var e = current
@@ -76,6 +77,11 @@ public enum PointInTime {
                 (status, reason, changedAt) = (.unusable, event.reason, event.at)
             case .deleted:
                 (status, reason, changedAt) = (.deleted, event.reason ?? event.source.rawValue, event.at)
+            case .restored:
+                // ESET listed it again: the status it was given then (`api` when not usable).
+                guard case .object(let d)? = parse(event.details), case .string(let s)? = d["status"],
+                      let restored = InstallerStatus(rawValue: s) else { continue }
+                (status, reason, changedAt) = (restored, event.reason, event.at)
             case .changed:
                 // An API verdict is withdrawn when ESET reports the installer usable again.
                 guard status == .unusable, reason == "api", case .object(let d)? = parse(event.details),
@@ -145,6 +151,7 @@ extension InstallerFilter {
     /// (ASCII for group and product names, as SQLite's NOCASE).
     public func matches(_ e: LedgerInstaller, at instant: Timestamp) -> Bool {
         let i = e.installer
+        if let ids = scope.ids, !ids.contains(e.accountID ?? -1) { return false }
         if let status, e.status != status { return false }
         if let within = expiringWithin {
             guard e.status == .usable, let x = i.expireTime, x > instant, x <= instant.adding(within) else { return false }
@@ -232,7 +239,7 @@ extension Ledger {
         var candidates = [LedgerInstaller]()
         candidates.reserveCapacity(batchSize)
         func flush() throws {
-            if needsChildren { try LedgerQueries.attachChildren(db, to: &candidates) }
+            if needsChildren { try LedgerQueries.attachChildren(db, to: &candidates) } else { try LedgerQueries.attachAccounts(db, to: &candidates) }
             let history = try events(db, of: candidates.map(\.installer.uuid))
             var out = [LedgerInstaller]()
             for current in candidates where remaining > 0 {
@@ -349,7 +356,7 @@ extension Ledger {
         let cursor = try Row.fetchCursor(db, sql: """
             SELECT id, installer_uuid, kind, at, source, reason, details FROM events
             WHERE installer_uuid IN (\(databaseQuestionMarks(count: uuids.count)))
-              AND kind IN ('recorded', 'changed', 'became_unusable', 'deleted')
+              AND kind IN ('recorded', 'changed', 'became_unusable', 'deleted', 'restored')
             ORDER BY installer_uuid, id
             """, arguments: StatementArguments(uuids))
         while let row = try cursor.next() {

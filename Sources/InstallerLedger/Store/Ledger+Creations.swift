@@ -12,6 +12,10 @@ public struct PendingCreation: Sendable, Equatable {
     public var installerUuid: String?
     public var message: String?
     public var planKey: String?
+    /// The account it is created for.
+    public var accountID: Int64? = nil
+    /// That account's name.
+    public var account: String = ""
 }
 
 extension Ledger {
@@ -22,25 +26,31 @@ extension Ledger {
     // MARK: - Creation
 
     /// Writes a creation as pending, with a `pending` event, before anything is sent.
+    /// - Parameter account: whom it is created for; nil: the ledger's only account.
     public func addPending(_ request: CreateInstallerRequest, planKey: String? = nil, source: EventSource = .create,
-                           at now: Timestamp) throws -> PendingCreation {
+                           account: Account? = nil, at now: Timestamp) throws -> PendingCreation {
         let localId = UUID().uuidString.lowercased()
-        try dbWriter.write { db in
+        let accountID = try dbWriter.write { db in
+            let accountID = try Self.accountID(db, account, at: now)
             try db.execute(sql: """
                 INSERT INTO pending_creations (local_id, request_json, display_name, os_family_id, security_group_uuid,
-                  requested_at, state, plan_key) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
+                  requested_at, state, plan_key, account_id) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)
                 """, arguments: [localId, request.json.jsonText, request.displayName, request.operatingSystemFamilyId,
-                                 request.securityGroupUuid ?? "", now.nanoseconds, planKey])
+                                 request.securityGroupUuid ?? "", now.nanoseconds, planKey, accountID])
             let details = JSONObject(keys: ["localId", "displayName"], values: [.string(localId), .string(request.displayName)])
             try EventLog.append(db, uuid: nil, kind: .pending, at: now, source: source, reason: nil, details: JSONValue.object(details).jsonText)
+            return accountID
         }
-        return PendingCreation(localId: localId, request: request, requestedAt: now, state: .pending, planKey: planKey)
+        return PendingCreation(localId: localId, request: request, requestedAt: now, state: .pending, planKey: planKey,
+                               accountID: accountID)
     }
 
     /// Records a created installer and resolves its pending creation, in one transaction.
     public func recordCreated(_ received: ReceivedInstaller, pendingId: String, source: EventSource = .create, at now: Timestamp) throws {
         try dbWriter.write { db in
-            var recorder = InstallerRecorder(db: db, source: source, now: now, touchLastSeen: true)
+            let accountID = try Int64.fetchOne(db, sql: "SELECT account_id FROM pending_creations WHERE local_id = ?", arguments: [pendingId])
+            var recorder = InstallerRecorder(db: db, source: source, now: now, touchLastSeen: true,
+                                             account: try accountID ?? Self.accountID(db, nil, at: now))
             try recorder.record(received)
             try resolve(db, localId: pendingId, uuid: received.installer.uuid, source: source, at: now)
         }
@@ -68,24 +78,29 @@ extension Ledger {
                             details: JSONValue.object(details).jsonText)
     }
 
-    /// Pending creations, optionally only those in one state, oldest first.
-    public func pendingCreations(state: PendingCreation.State? = nil) throws -> [PendingCreation] {
-        try dbWriter.read { db in try Self.fetchPending(db, state: state) }
+    /// Pending creations of the accounts in scope, optionally only those in one state, oldest first.
+    public func pendingCreations(state: PendingCreation.State? = nil, scope: AccountScope = .all) throws -> [PendingCreation] {
+        try dbWriter.read { db in try Self.fetchPending(db, state: state, scope: scope) }
     }
 
-    /// The newest creation for a bulk-plan line that is not known to have failed.
-    public func creation(planKey: String) throws -> PendingCreation? {
+    /// The newest creation for a bulk-plan line of one account that is not known to have
+    /// failed (plan keys are per account: the same line for two customers is two installers).
+    public func creation(planKey: String, account: Account? = nil) throws -> PendingCreation? {
         try dbWriter.read { db in
-            try Self.fetchPending(db, state: nil, planKey: planKey).last { $0.state != .failed }
+            let scope = account.map(AccountScope.only) ?? .all
+            return try Self.fetchPending(db, state: nil, planKey: planKey, scope: scope).last { $0.state != .failed }
         }
     }
 
-    static func fetchPending(_ db: Database, state: PendingCreation.State?, planKey: String? = nil) throws -> [PendingCreation] {
-        var sql = "SELECT local_id, request_json, requested_at, state, installer_uuid, message, plan_key FROM pending_creations"
+    static func fetchPending(_ db: Database, state: PendingCreation.State?, planKey: String? = nil,
+                             scope: AccountScope = .all) throws -> [PendingCreation] {
+        var sql = "SELECT local_id, request_json, requested_at, state, installer_uuid, message, plan_key, account_id, "
+            + "(SELECT name FROM accounts WHERE accounts.id = account_id) FROM pending_creations"
         var conditions = [String]()
         var args = StatementArguments()
         if let state { conditions.append("state = ?"); args += [state.rawValue] }
         if let planKey { conditions.append("plan_key = ?"); args += [planKey] }
+        if let scoped = scope.sqlCondition() { conditions.append(scoped) }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY id"
         return try Row.fetchAll(db, sql: sql, arguments: args).map { row in
@@ -98,7 +113,8 @@ extension Ledger {
             }
             return PendingCreation(localId: row[0], request: request, requestedAt: Timestamp(nanoseconds: row[2]),
                                    state: PendingCreation.State(rawValue: row[3]) ?? .pending, installerUuid: row[4],
-                                   message: row[5], planKey: row[6])
+                                   message: row[5], planKey: row[6], accountID: row[7],
+                                   account: row[8] ?? "")
         }
     }
 
@@ -121,25 +137,28 @@ extension Ledger {
 
     /// Records a finished sync or reconcile run.
     public func recordRun(kind: String, startedAt: Timestamp, finishedAt: Timestamp, succeeded: Bool,
-                          counts: String?, message: String?) throws {
+                          counts: String?, message: String?, account: Account? = nil) throws {
         try dbWriter.write { db in
             try db.execute(sql: """
-                INSERT INTO runs (kind, started_at, finished_at, succeeded, counts, message) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [kind, startedAt.nanoseconds, finishedAt.nanoseconds, succeeded, counts, message])
+                INSERT INTO runs (kind, started_at, finished_at, succeeded, counts, message, account_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [kind, startedAt.nanoseconds, finishedAt.nanoseconds, succeeded, counts, message,
+                                 try Self.accountID(db, account, at: finishedAt)])
         }
     }
 
-    /// Records a sync run with its summary.
-    public func recordSyncRun(startedAt: Timestamp, finishedAt: Timestamp, summary: SyncSummary?, error: String?) throws {
+    /// Records a sync run of an account with its summary.
+    public func recordSyncRun(startedAt: Timestamp, finishedAt: Timestamp, summary: SyncSummary?, error: String?,
+                              account: Account? = nil) throws {
         try recordRun(kind: "sync", startedAt: startedAt, finishedAt: finishedAt, succeeded: summary != nil,
-                      counts: summary?.countsJSON, message: error)
+                      counts: summary?.countsJSON, message: error, account: account)
     }
 
-    /// When the last successful run of one of these kinds finished.
-    public func lastSuccessfulRun(kinds: [String]) throws -> Timestamp? {
+    /// When the last successful run of one of these kinds finished, for the accounts in scope.
+    public func lastSuccessfulRun(kinds: [String], scope: AccountScope = .all) throws -> Timestamp? {
         try dbWriter.read { db in
             try Int64.fetchOne(db, sql: """
                 SELECT max(finished_at) FROM runs WHERE succeeded = 1 AND kind IN (\(databaseQuestionMarks(count: kinds.count)))
+                \(scope.sqlCondition().map { "AND " + $0 } ?? "")
                 """, arguments: StatementArguments(kinds)).map(Timestamp.init(nanoseconds:))
         }
     }

@@ -7,12 +7,14 @@ extension Ledger {
     /// one installer; if `feed` (or recording) throws, nothing of the run is written.
     /// - Returns: how many were new, changed and unchanged.
     /// - Throws: whatever `feed` throws, or a database error.
+    /// - Parameter account: whose installers they are; nil: the ledger's only account.
     public func record(
-        source: EventSource, at now: Timestamp, touchLastSeen: Bool = false,
+        source: EventSource, at now: Timestamp, touchLastSeen: Bool = false, account: Account? = nil,
         _ feed: (_ record: (ReceivedInstaller) throws -> Void) throws -> Void
     ) throws -> RecordSummary {
         try dbWriter.write { db in
-            var recorder = InstallerRecorder(db: db, source: source, now: now, touchLastSeen: touchLastSeen)
+            var recorder = InstallerRecorder(db: db, source: source, now: now, touchLastSeen: touchLastSeen,
+                                             account: try Self.accountID(db, account, at: now))
             try feed { try recorder.record($0) }
             return recorder.summary
         }
@@ -36,8 +38,9 @@ extension Ledger {
     }
 
     /// Records a list of installers in one transaction.
-    public func record(_ installers: [ReceivedInstaller], source: EventSource, at now: Timestamp) throws -> RecordSummary {
-        try record(source: source, at: now) { record in
+    public func record(_ installers: [ReceivedInstaller], source: EventSource, at now: Timestamp,
+                       account: Account? = nil) throws -> RecordSummary {
+        try record(source: source, at: now, account: account) { record in
             for installer in installers { try record(installer) }
         }
     }
@@ -76,13 +79,13 @@ extension Ledger {
             while let row = try cursor.next() {
                 batch.append(LedgerQueries.decode(row))
                 if batch.count == batchSize {
-                    if withChildren { try LedgerQueries.attachChildren(db, to: &batch) }
+                    if withChildren { try LedgerQueries.attachChildren(db, to: &batch) } else { try LedgerQueries.attachAccounts(db, to: &batch) }
                     try body(batch)
                     batch.removeAll(keepingCapacity: true)
                 }
             }
             if !batch.isEmpty {
-                if withChildren { try LedgerQueries.attachChildren(db, to: &batch) }
+                if withChildren { try LedgerQueries.attachChildren(db, to: &batch) } else { try LedgerQueries.attachAccounts(db, to: &batch) }
                 try body(batch)
             }
         }
@@ -100,7 +103,12 @@ extension Ledger {
         try dbWriter.read { db in
             let (sql, args) = LedgerQueries.selectEvents(filter)
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
-            while let row = try cursor.next() { try body(LedgerQueries.decodeEvent(row)) }
+            let names = try Self.accountNames(db)
+            while let row = try cursor.next() {
+                var event = LedgerQueries.decodeEvent(row)
+                event.account = event.accountID.flatMap { names[$0] } ?? ""
+                try body(event)
+            }
         }
     }
 

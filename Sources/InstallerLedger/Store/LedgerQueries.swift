@@ -20,6 +20,8 @@ public struct InstallerFilter: Sendable, Equatable {
     public var nameContains: String?
     public var sort: InstallerSort = .created
     public var limit: Int?
+    /// Whose installers: every account by default.
+    public var scope: AccountScope = .all
 
     public init() {}
 }
@@ -36,6 +38,8 @@ public struct EventFilter: Sendable, Equatable {
     public var until: Timestamp?
     public var kinds: Set<EventKind> = []
     public var limit: Int?
+    /// Whose history: every account by default.
+    public var scope: AccountScope = .all
 
     public init() {}
 }
@@ -45,7 +49,7 @@ enum LedgerQueries {
     static let installerColumns = """
         uuid, display_name, os_family_id, language, security_group_uuid, group_display_name, cloud_feedback,
         pua_detection, diagnostics, download_url, create_time, expire_time, api_usable, status, status_reason,
-        status_changed_at, first_seen, last_seen
+        status_changed_at, first_seen, last_seen, account_id
         """
 
     static func installer(_ db: Database, uuid: String) throws -> LedgerInstaller? {
@@ -66,7 +70,14 @@ enum LedgerQueries {
         return LedgerInstaller(
             installer: installer, status: InstallerStatus(rawValue: row[13]) ?? .unusable, statusReason: row[14],
             statusChangedAt: Timestamp(nanoseconds: row[15]), firstSeen: Timestamp(nanoseconds: row[16]),
-            lastSeen: Timestamp(nanoseconds: row[17]))
+            lastSeen: Timestamp(nanoseconds: row[17]), accountID: row[18])
+    }
+
+    /// Fills in the account names of a batch (one small query).
+    static func attachAccounts(_ db: Database, to entries: inout [LedgerInstaller]) throws {
+        guard !entries.isEmpty else { return }
+        let names = try Ledger.accountNames(db)
+        for k in entries.indices { entries[k].account = entries[k].accountID.flatMap { names[$0] } ?? "" }
     }
 
     /// Loads the products and components of a batch of installers in two queries.
@@ -96,6 +107,7 @@ enum LedgerQueries {
             entries[i].installer.installedComponents.append(InstalledComponent(id: row[1], name: row[2], displayName: row[3]))
         }
         try Ledger.attachSuccessions(db, to: &entries)
+        try attachAccounts(db, to: &entries)
     }
 
     /// The SQL and arguments selecting installers for a filter at `now`.
@@ -143,6 +155,7 @@ enum LedgerQueries {
             conditions.append("create_time < ?")
             args += [before.nanoseconds]
         }
+        if let scoped = filter.scope.sqlCondition() { conditions.append(scoped) }
         if let name = filter.nameContains, !name.isEmpty {
             if name.unicodeScalars.allSatisfy(\.isASCII) {
                 // LIKE folds ASCII case; escape its wildcards so they match literally.
@@ -216,7 +229,10 @@ enum LedgerQueries {
             conditions.append("kind IN (\(databaseQuestionMarks(count: kinds.count)))")
             args += StatementArguments(kinds)
         }
-        var sql = "SELECT id, installer_uuid, kind, at, source, reason, details FROM events"
+        if let scoped = filter.scope.sqlCondition() {
+            conditions.append("(\(eventAccount)) IN (SELECT id FROM accounts WHERE \(filter.scope.sqlCondition(column: "id") ?? scoped))")
+        }
+        var sql = "SELECT id, installer_uuid, kind, at, source, reason, details, (\(eventAccount)) FROM events"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY id"
         if let limit = filter.limit {
@@ -226,9 +242,19 @@ enum LedgerQueries {
         return (sql, args)
     }
 
+    /// The account of an event in `events`: its installer's, or for a creation that has no
+    /// installer (yet), its pending creation's.
+    static let eventAccount = """
+        SELECT coalesce((SELECT account_id FROM installers WHERE installers.uuid = events.installer_uuid),
+          (SELECT account_id FROM pending_creations WHERE events.installer_uuid IS NULL
+             AND pending_creations.local_id = json_extract(events.details, '$.localId')))
+        """
+
     static func decodeEvent(_ row: Row) -> LedgerEvent {
-        LedgerEvent(id: row[0], installerUuid: row[1], kind: EventKind(rawValue: row[2]) ?? .changed,
-                    at: Timestamp(nanoseconds: row[3]), source: EventSource(rawValue: row[4]) ?? .import,
-                    reason: row[5], details: row[6])
+        var event = LedgerEvent(id: row[0], installerUuid: row[1], kind: EventKind(rawValue: row[2]) ?? .changed,
+                                at: Timestamp(nanoseconds: row[3]), source: EventSource(rawValue: row[4]) ?? .import,
+                                reason: row[5], details: row[6])
+        if row.count > 7 { event.accountID = row[7] }
+        return event
     }
 }

@@ -36,29 +36,36 @@ extension Ledger {
     /// Applies a complete listing from ESET in one transaction: adopts unknown installers,
     /// refreshes known ones, marks those no longer listed as deleted, and resolves pending
     /// creations by display name, OS, group and creation time.
-    public func applySync(listed: [ReceivedInstaller], at now: Timestamp) throws -> SyncSummary {
+    ///
+    /// Only the account's own installers and creations are touched: another account's are
+    /// never marked deleted, and a uuid it owns that this listing names is a conflict.
+    /// - Parameter account: whose listing it is; nil: the ledger's only account.
+    public func applySync(listed: [ReceivedInstaller], account: Account? = nil, at now: Timestamp) throws -> SyncSummary {
         try dbWriter.write { db in
             var summary = SyncSummary()
             summary.seen = listed.count
-            var recorder = InstallerRecorder(db: db, source: .sync, now: now, touchLastSeen: true)
+            let accountID = try Self.accountID(db, account, at: now)
+            var recorder = InstallerRecorder(db: db, source: .sync, now: now, touchLastSeen: true, account: accountID)
             var listedUuids = Set<String>()
             let distinct = listed.filter { listedUuids.insert($0.installer.uuid).inserted }
             try recorder.record(distinct.map(DecodedInstaller.init))
             summary.record = recorder.summary
-            let known = try String.fetchCursor(db, sql: "SELECT uuid FROM installers WHERE status <> 'deleted'")
+            let known = try String.fetchCursor(db, sql: "SELECT uuid FROM installers WHERE status <> 'deleted' AND account_id = ?",
+                                               arguments: [accountID])
             var gone = [String]()
             while let uuid = try known.next() { if !listedUuids.contains(uuid) { gone.append(uuid) } }
             for uuid in gone {
                 try Self.markDeleted(db, uuid: uuid, source: .sync, at: now, reason: "no longer listed")
                 summary.deleted += 1
             }
-            try resolvePending(db, listed: listed, at: now, summary: &summary)
+            try resolvePending(db, listed: listed, account: accountID, at: now, summary: &summary)
             return summary
         }
     }
 
-    func resolvePending(_ db: Database, listed: [ReceivedInstaller], at now: Timestamp, summary: inout SyncSummary) throws {
-        let pending = try Self.fetchPending(db, state: .pending)
+    func resolvePending(_ db: Database, listed: [ReceivedInstaller], account: Int64, at now: Timestamp,
+                        summary: inout SyncSummary) throws {
+        let pending = try Self.fetchPending(db, state: .pending, scope: AccountScope(ids: [account]))
         guard !pending.isEmpty else { return }
         var taken = Set(try String.fetchAll(db, sql: "SELECT installer_uuid FROM pending_creations WHERE installer_uuid IS NOT NULL"))
         for creation in pending {
