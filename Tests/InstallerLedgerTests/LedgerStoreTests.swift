@@ -9,6 +9,8 @@ import Testing
         let path = folder.file("sub/dir/ledger.sqlite")
         let ledger = try Ledger.open(path: path)
         #expect(try ledger.appliedMigrations() == ["0001_initial", "0002_pending_creations_and_runs", "0003_reports", "0004_successions", "0005_accounts"])
+        // A new ledger starts without accounts: the first API run or `account add` makes one.
+        #expect(try ledger.accounts().isEmpty)
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         let folderAttributes = try FileManager.default.attributesOfItem(atPath: folder.file("sub/dir"))

@@ -112,8 +112,21 @@ import LedgerMigrations
                 #expect(new.hasPrefix(String(old.dropLast())), "\(table) row changed: \(old) -> \(new)")
             }
         }
+        // Every row ESET owns now belongs to the account `default`, its identity unknown
+        // until the next API run; the events keep their ids and stay append-only.
+        #expect(try ledger.accounts().map(\.name) == ["default"])
+        #expect(try ledger.accounts().first?.username == nil)
+        try ledger.dbWriter.read { db in
+            for table in ["installers", "pending_creations", "runs", "report_runs"] where try db.tableExists(table) {
+                #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE account_id IS NOT 1") == 0, "\(table)")
+            }
+            #expect(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events' ORDER BY name")
+                    == ["events_are_append_only_delete", "events_are_append_only_update"])
+        }
+        #expect(throws: DatabaseError.self) { try ledger.dbWriter.write { db in try db.execute(sql: "DELETE FROM events") } }
         // The upgraded ledger answers the usual queries with the old data.
         let installer = try ledger.installer(Self.uuid)
+        #expect(installer.account == "default")
         #expect(installer.installer.displayName == "Vienna PCs – ü ' \"quoted\"")
         #expect(installer.installer.activatedProducts.map(\.productId) == [3])
         var filter = EventFilter()
