@@ -132,15 +132,34 @@ extension InstallerLedgerCommand {
         func createMany(from path: String) async throws {
             let plan = try CreationPlan.read(path: path)
             let ledger = try global.openLedger()
-            let (account, client) = try api.client(for: ledger)
+            // A plan's `account` column creates for several customers in one run: every
+            // account is checked (and its client made) before anything is sent.
+            var parts = [(CreationPlan, Account, ESETConnectClient)]()
+            for name in plan.accounts {
+                if let name, let other = api.accountName, name != other {
+                    throw AccountError.invalid("the plan's line for account '\(name)' is not for --account \(other): remove --account, or the account column")
+                }
+                let account = try ledger.accountForRun(named: name ?? api.accountName, credentials: api.credentials, at: .now())
+                parts.append((plan.lines(for: name), account, try api.client(for: account)))
+            }
             let stop = BulkCreation.Stop()
             let interrupt = InterruptHandler { stop.request() }
             defer { interrupt.cancel() }
             var renderer = BulkRendering(ndjson: format.lowercased() == "ndjson", total: plan.lines.count,
                                          progress: isatty(2) == 1)
             renderer.drawBar()
-            let summary = try await BulkCreation(ledger: ledger, client: client, account: account, concurrency: concurrency)
-                .run(plan, stop: stop) { renderer.outcome($0) }
+            var summary = BulkSummary(total: plan.lines.count)
+            // One customer's refused credentials or outage does not stop the others' lines.
+            for (part, account, client) in parts {
+                guard !stop.isRequested else {
+                    summary.notSent += part.lines.count
+                    continue
+                }
+                let done = try await BulkCreation(ledger: ledger, client: client, account: account, concurrency: concurrency)
+                    .run(part, stop: stop) { renderer.outcome($0) }
+                summary.add(done)
+            }
+            if stop.isRequested { summary.interrupted = true }
             renderer.finish(summary)
             try BulkRendering.exitStatus(summary)
         }

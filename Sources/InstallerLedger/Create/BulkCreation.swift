@@ -154,6 +154,19 @@ public struct BulkSummary: Sendable {
 
     public init(total: Int) { self.total = total }
 
+    /// Adds another part's counts (a plan whose lines go to several accounts runs one part
+    /// per account); the first error that stopped a part is kept.
+    public mutating func add(_ other: BulkSummary) {
+        created += other.created
+        skipped += other.skipped
+        failed += other.failed
+        uncertain += other.uncertain
+        stillPending += other.stillPending
+        notSent += other.notSent
+        if stoppedBy == nil { stoppedBy = other.stoppedBy }
+        interrupted = interrupted || other.interrupted
+    }
+
     /// E.g. `3 created, 1 skipped (already done), 0 failed, 1 uncertain`, plus the lines not sent.
     public var line: String {
         var s = "\(created) created, \(skipped) skipped (already done), \(failed) failed, \(uncertain + stillPending) uncertain"

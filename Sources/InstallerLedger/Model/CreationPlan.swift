@@ -14,8 +14,22 @@ public struct CreationPlan: Sendable, Equatable {
         public var number: Int
         /// The request, normalised (trimmed, lower-cased language and group, sorted components).
         public var request: CreateInstallerRequest
-        /// Identifies the line across runs (see ``CreationPlan``).
+        /// Identifies the line across runs (see ``CreationPlan``); unique per account.
         public var key: String
+        /// The `account` column: whom to create it for; nil: the run's account.
+        public var account: String? = nil
+    }
+
+    /// The accounts the plan names, in first-use order (nil: lines without an account column).
+    public var accounts: [String?] {
+        var seen = [String?]()
+        for line in lines where !seen.contains(line.account) { seen.append(line.account) }
+        return seen
+    }
+
+    /// The lines for one account, as a plan of their own.
+    public func lines(for account: String?) -> CreationPlan {
+        CreationPlan(source: source, format: format, lines: lines.filter { $0.account == account })
     }
 
     /// How the plan was written.
@@ -27,7 +41,8 @@ public struct CreationPlan: Sendable, Equatable {
     public var lines: [Line]
 
     /// The field names (CSV header names and NDJSON keys), in documentation order.
-    public static let fieldNames = ["name", "os", "language", "group", "cloud_feedback", "pua_detection", "diagnostics", "components"]
+    public static let fieldNames = ["name", "os", "language", "group", "cloud_feedback", "pua_detection", "diagnostics", "components",
+                                    "account"]
 
     // MARK: - Reading
 
@@ -70,11 +85,16 @@ public struct CreationPlan: Sendable, Equatable {
         var badLines = 0
         var occurrences = [String: Int]()
         for record in records {
-            switch validate(record.fields) {
-            case .success(let request):
+            switch validate(record.fields).flatMap({ request in account(record.fields).map { (request, $0) } }) {
+            case .success(let (request, account)):
+                // The account is not part of the key: keys are looked up per account, so the
+                // same line for two customers is two installers, and adding the column to a
+                // plan that ran for one account keeps its lines done.
                 let digest = SHA256.hex(Array(request.json.jsonText.utf8))
-                occurrences[digest, default: 0] += 1
-                lines.append(Line(number: record.line, request: request, key: "plan-v1:\(digest.prefix(40))#\(occurrences[digest]!)"))
+                let counted = (account ?? "") + "\u{0}" + digest
+                occurrences[counted, default: 0] += 1
+                lines.append(Line(number: record.line, request: request, key: "plan-v1:\(digest.prefix(40))#\(occurrences[counted]!)",
+                                  account: account))
             case .failure(let problem):
                 badLines += 1
                 if firstProblem == nil { firstProblem = (record.line, problem.field, problem.message) }
@@ -174,6 +194,21 @@ public struct CreationPlan: Sendable, Equatable {
     struct Problem: Error {
         var field: String
         var message: String
+    }
+
+    /// The `account` field: empty or absent means the run's account.
+    static func account(_ fields: [String: Value]) -> Result<String?, Problem> {
+        do {
+            guard let name = try text(fields["account"], "account")?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
+                return .success(nil)
+            }
+            guard Account.isValidName(name) else { throw Problem(field: "account", message: "'\(name)' is not an account name: use \(Account.nameRule)") }
+            return .success(name)
+        } catch let problem as Problem {
+            return .failure(problem)
+        } catch {
+            return .failure(Problem(field: "account", message: "\(error)"))
+        }
     }
 
     /// The request a record describes, normalised, or the first problem with it.
