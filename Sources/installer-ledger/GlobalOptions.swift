@@ -23,7 +23,6 @@ struct GlobalOptions: ParsableArguments {
 
     /// Opens (creating if needed) the ledger.
     func openLedger() throws -> Ledger {
-        bootstrapLogging()
         let ledger = try Ledger.open(path: ledgerPath)
         Logger(label: "installer-ledger").debug("opened ledger", metadata: ["path": "\(ledgerPath)"])
         return ledger
@@ -39,9 +38,10 @@ struct GlobalOptions: ParsableArguments {
         return try openLedger()
     }
 
-    func bootstrapLogging() {
-        let level: Logger.Level = verbose ? .debug : .warning
-        LoggingSystem.bootstrapOnce(level: level)
+    /// Sets up logging once, at the start of `main`, before any client or ledger exists, so
+    /// every logger made later logs at the level `-v` asked for.
+    static func bootstrapLogging(verbose: Bool) {
+        LoggingSystem.bootstrapOnce(level: verbose ? .debug : .warning)
     }
 }
 

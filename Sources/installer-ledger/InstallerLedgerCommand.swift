@@ -27,8 +27,10 @@ struct InstallerLedgerCommand: AsyncParsableCommand {
 
     static func main() async {
         umask(0o077)
+        let arguments = Self.globalOptionsMoved(Array(CommandLine.arguments.dropFirst()))
+        GlobalOptions.bootstrapLogging(verbose: arguments.contains("-v") || arguments.contains("--verbose"))
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(arguments)
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
             } else {
@@ -37,5 +39,28 @@ struct InstallerLedgerCommand: AsyncParsableCommand {
         } catch {
             exit(withError: error)
         }
+    }
+
+    /// The global options (`--db PATH`, `--db=PATH`, `-v`, `--verbose`) given before the
+    /// subcommand, moved to the end (before a `--`), where every subcommand reads them:
+    /// `installer-ledger --db X import f` is `installer-ledger import f --db X`.
+    static func globalOptionsMoved(_ arguments: [String]) -> [String] {
+        var rest = arguments[...]
+        var moved = [String]()
+        while let first = rest.first {
+            if first == "-v" || first == "--verbose" || first.hasPrefix("--db=") {
+                moved.append(first)
+                rest = rest.dropFirst()
+            } else if first == "--db", rest.count >= 2 {
+                moved += rest.prefix(2)
+                rest = rest.dropFirst(2)
+            } else {
+                break
+            }
+        }
+        guard !moved.isEmpty, !rest.isEmpty else { return arguments }
+        var out = Array(rest)
+        out.insert(contentsOf: moved, at: out.firstIndex(of: "--") ?? out.count)
+        return out
     }
 }

@@ -48,7 +48,8 @@ extension InstallerLedgerCommand {
 
         func run() async throws {
             try await withExitCodes {
-                let ledger = try global.openLedger()
+                // An offline dry run only reads: it never creates a ledger.
+                let ledger = try offline && dryRun ? global.openExistingLedger() : global.openLedger()
                 let fixed = clock.now
                 var out = StandardOutput()
                 if all {

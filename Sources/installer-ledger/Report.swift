@@ -64,7 +64,6 @@ extension InstallerLedgerCommand {
 
         func run() async throws {
             try await withExitCodes {
-                global.bootstrapLogging()
                 let chosen = ReportFormat(rawValue: format.lowercased())!
                 let thresholds = ReportThresholds(warn: warn, critical: critical, maxSyncAge: maxSyncAge)
                 let outcome = ExpiryReporter(ledgerPath: global.ledgerPath, thresholds: thresholds, format: chosen,

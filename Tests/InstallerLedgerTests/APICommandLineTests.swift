@@ -51,6 +51,11 @@ final class CommandLineSandbox: @unchecked Sendable {
         url = try await sandbox.start().absoluteString
     }
 
+    init(configuration: SandboxConfiguration) async throws {
+        sandbox = SandboxServer(configuration: configuration)
+        url = try await sandbox.start().absoluteString
+    }
+
     /// Credentials only in the environment; `--api-url` for commands that call ESET.
     var environment: [String: String] {
         ["INSTALLER_LEDGER_DB": db, "ESET_CONNECT_USERNAME": "api@example.com", "ESET_CONNECT_PASSWORD": "sandbox",

@@ -113,3 +113,38 @@ import Testing
         #expect(r.stderr.contains("cannot open the ledger"))
     }
 }
+
+/// Commands that only read never create a ledger (or its folder): 66 with how to make one.
+@Suite struct ReadOnlyCommandTests {
+    @Test(arguments: [["list"], ["show", "8a6a"], ["history"], ["gaps"], ["export"], ["export", "--table", "events"],
+                      ["reconcile", "--offline", "--dry-run"], ["account", "list"], ["account", "show", "acme"]])
+    func aReadNeverCreatesALedger(_ command: [String]) throws {
+        let folder = TemporaryFolder()
+        let db = folder.file("no/such/dir/ledger.sqlite")
+        let r = try runProduct("installer-ledger", command + ["--db", db])
+        #expect(r.status == 66, "\(command): \(r.stderr)")
+        #expect(r.stderr.contains("there is no ledger at \(db)") && r.stderr.contains("import"), "\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: folder.file("no")), "\(command) created a folder")
+    }
+}
+
+/// `--db` and `-v` are global: accepted before the subcommand as well as after it.
+@Suite struct GlobalOptionTests {
+    @Test func globalOptionsBeforeTheSubcommand() throws {
+        let folder = TemporaryFolder()
+        let db = folder.file("ledger.sqlite")
+        let examples = repositoryRoot.appendingPathComponent("examples/installers.ndjson").path
+        let imported = try runProduct("installer-ledger", ["--db", db, "import", examples])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let listed = try runProduct("installer-ledger", ["-v", "--db=\(db)", "list", "--format", "csv"])
+        #expect(listed.status == 0 && listed.stdout.hasPrefix("uuid,"), "\(listed.stderr)")
+        // -v before the subcommand logs (to stderr) like -v after it.
+        #expect(listed.stderr.contains("opened ledger"), "\(listed.stderr)")
+        let nested = try runProduct("installer-ledger", ["--db", db, "account", "list", "--format", "csv"])
+        #expect(nested.status == 0 && nested.stdout.contains("default"), "\(nested.stderr)")
+        // After `--` nothing is an option: a file named -v is imported, not taken for --verbose.
+        let dash = try runProduct("installer-ledger", ["--db", db, "import", "--", "-v"])
+        #expect(dash.status == 74 && dash.stderr.contains("-v"), "\(dash.stderr)")
+    }
+}
