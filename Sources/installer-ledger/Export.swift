@@ -94,13 +94,9 @@ extension InstallerLedgerCommand {
                     return
                 }
                 InterruptCleanup.install()
-                do {
-                    let summary = try ledger.exportCSV(options, toFile: output, generatedAt: clock.current,
-                                                       onTemporaryFile: InterruptCleanup.remember)
-                    print("\(summary.rows) rows written to \(output) (sha256 \(summary.sha256), manifest \(output).sha256)")
-                } catch let error as OutputFileError {
-                    throw OutputError(description: error.description)
-                }
+                let summary = try ledger.exportCSV(options, toFile: output, generatedAt: clock.current,
+                                                   onTemporaryFile: InterruptCleanup.remember)
+                print("\(summary.rows) rows written to \(output) (sha256 \(summary.sha256), manifest \(output).sha256)")
             }
         }
     }

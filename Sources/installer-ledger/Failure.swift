@@ -16,7 +16,7 @@ extension ExitStatus {
         case .noInput: self = .noInput
         case .unavailable: self = .unavailable
         case .ioError: self = .ioError
-        case .uncertain: self = .uncertain
+        case .uncertain, .temporary: self = .uncertain
         case .notAllowed: self = .notAllowed
         case .internalError: self = .internalError
         }
@@ -38,42 +38,15 @@ extension ExitStatus {
     }
 }
 
-/// Maps a library error to its exit code and the one-line message for stderr.
+/// Maps an error to its exit code and the one-line message for stderr: every library error
+/// says its exit class, SQLite's errors are worded for people, anything else is a bug.
 func classify(_ error: any Error) -> (ExitStatus, String) {
+    if let e = classifiedError(error) { return (ExitStatus(e.exitClass), e.description) }
     switch error {
-    case let e as any ClassifiedError:
-        return (ExitStatus(e.exitClass), e.description)
-    case let e as LedgerError:
-        switch e {
-        case .installerNotFound, .ambiguousPrefix: return (.usage, e.description)
-        case .newerSchema, .editedMigration, .cannotOpen: return (.ioError, e.description)
-        }
-    case let e as ImportError:
-        if case .unreadable = e { return (.ioError, e.description) }
-        return (.dataError, e.description)
-    case let e as OutputError:
-        return (.ioError, e.description)
-    case let e as CreationPlanError:
-        if case .unreadable = e { return (.ioError, e.description) }
-        return (.dataError, e.description)
-    case let e as ESETConnectError:
-        switch e {
-        case .configuration: return (.usage, e.description)
-        case .http(let status, _, _) where status == 401 || status == 403: return (.notAllowed, e.description)
-        case .http: return (.dataError, e.description)
-        case .unavailable: return (.unavailable, e.description)
-        case .uncertain, .answerExpired: return (.uncertain, e.description)
-        case .malformedAnswer: return (.unavailable, e.description)
-        }
-    case let e as ReportError:
-        return (.ioError, e.description)
-    case let e as ReconcileError:
-        switch e {
-        case .apiPartFailed(let api, _): return (classify(api).0, e.description)
-        case .planOutdated: return (.internalError, e.description)
-        }
     case let e as CommandFailure:
         return (e.status, e.message)
+    case let e as OutputError:
+        return (.ioError, e.description)
     default:
         return (.internalError, "internal error: \(String(describing: error).replacingOccurrences(of: "\n", with: " ")); please report it")
     }

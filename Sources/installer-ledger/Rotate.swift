@@ -89,7 +89,7 @@ extension InstallerLedgerCommand {
                     if !handOver.isEmpty { try out.write("\(handOver.count) earlier replacement(s) not handed over yet (--output lists them)\n") }
                     return try out.flush()
                 }
-                if let output { try checked { try HandOverFile.checkWritable(output) } }
+                if let output { try HandOverFile.checkWritable(output) }
                 if plan.possibleRevocations > 0, !yes, try !confirmRevocation(plan) {
                     StandardError.write("nothing done; run without --delete-old to rotate without revoking\n")
                     return
@@ -121,16 +121,9 @@ extension InstallerLedgerCommand {
             let format = outputFormat.flatMap { HandOverFormat(rawValue: $0.lowercased()) } ?? HandOverFormat(path: path)
             // An interrupt must not leave a temporary file full of download URLs behind.
             InterruptCleanup.install()
-            try checked { try HandOverFile.write(entries, to: path, format: format, willCreate: InterruptCleanup.remember) }
+            try HandOverFile.write(entries, to: path, format: format, willCreate: InterruptCleanup.remember)
             try ledger.markHandedOver(predecessors: entries.map(\.predecessor.uuid), at: now)
             try out.write("hand-over: \(entries.count) replacement(s) written to \(path)\n")
-        }
-
-        /// Hand-over file problems are local I/O errors (74).
-        func checked(_ body: () throws -> Void) throws {
-            do { try body() } catch let error as HandOverError {
-                throw CommandFailure(status: .ioError, message: error.description)
-            }
         }
     }
 }
