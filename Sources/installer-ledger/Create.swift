@@ -191,6 +191,9 @@ struct BulkRendering {
     var failed = 0
     var uncertain = 0
     var barShown = false
+    var barWidth = 0
+    /// ANSI escapes only where the terminal has them (not with TERM=dumb).
+    let escapes = ProgressLine.supportsEscapes(environment: ProcessInfo.processInfo.environment)
 
     init(ndjson: Bool, total: Int, progress: Bool) {
         self.ndjson = ndjson
@@ -297,7 +300,7 @@ struct BulkRendering {
 
     mutating func clearBar() {
         guard barShown else { return }
-        StandardError.write("\r\u{1B}[K")
+        StandardError.write(ProgressLine.erase(width: barWidth, escapes: escapes))
         barShown = false
     }
 
@@ -306,7 +309,9 @@ struct BulkRendering {
         let width = 30
         let filled = done * width / total
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        StandardError.write("[\(bar)] \(done)/\(total)  created \(created)  failed \(failed)  uncertain \(uncertain)")
+        let line = "[\(bar)] \(done)/\(total)  created \(created)  failed \(failed)  uncertain \(uncertain)"
+        StandardError.write(line)
+        barWidth = line.count
         barShown = true
     }
 }

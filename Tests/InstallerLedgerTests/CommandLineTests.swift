@@ -148,3 +148,15 @@ import Testing
         #expect(dash.status == 74 && dash.stderr.contains("-v"), "\(dash.stderr)")
     }
 }
+
+/// The progress line of `create --from` on a dumb terminal: no escape sequences.
+@Suite struct ProgressLineTests {
+    @Test func noEscapesOnADumbTerminal() {
+        #expect(!ProgressLine.supportsEscapes(environment: ["TERM": "dumb"]))
+        #expect(!ProgressLine.supportsEscapes(environment: [:]))
+        #expect(ProgressLine.supportsEscapes(environment: ["TERM": "xterm-256color"]))
+        let plain = ProgressLine.erase(width: 5, escapes: false)
+        #expect(plain == "\r     \r" && !plain.contains("\u{1B}"))
+        #expect(ProgressLine.erase(width: 5, escapes: true) == "\r\u{1B}[K")
+    }
+}
