@@ -187,3 +187,31 @@ import Testing
         #expect(try Ledger.open(path: db).contentDump() == before)
     }
 }
+
+/// Objects with very many keys: every duplicate still found, in linear time (measured in the
+/// closing note of the hardening issue, not asserted here).
+@Suite struct ManyKeyObjectTests {
+    static func object(keys: Int, duplicate: Int? = nil) -> [UInt8] {
+        var text = "{"
+        for k in 0..<keys { text += (k == 0 ? "" : ",") + "\"k\(k)\":\(k)" }
+        if let duplicate { text += ",\"k\(duplicate)\":true" }
+        return Array((text + "}").utf8)
+    }
+
+    @Test func aDuplicateIsFoundWhereverItIs() throws {
+        for keys in [3, 15, 16, 17, 20_000] {
+            guard case .object(let o) = try JSONParser.parse(Self.object(keys: keys)) else { Issue.record("not an object"); continue }
+            #expect(o.keys.count == keys)
+            for duplicate in Set([0, keys / 2, keys - 1]) {
+                #expect(throws: JSONSyntaxError.self, "\(keys) keys, duplicate of k\(duplicate)") {
+                    try JSONParser.parse(Self.object(keys: keys, duplicate: duplicate))
+                }
+                do {
+                    _ = try JSONParser.parse(Self.object(keys: keys, duplicate: duplicate))
+                } catch {
+                    #expect("\(error)".hasSuffix("duplicate key \"k\(duplicate)\""))
+                }
+            }
+        }
+    }
+}

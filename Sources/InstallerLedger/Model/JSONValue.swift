@@ -288,6 +288,9 @@ public struct JSONParser {
         let start = index
         index += 1
         var object = JSONObject()
+        // Duplicate keys: a scan of the few keys of an ordinary object, a set once it has
+        // many, so a hostile object of 40,000 keys costs linear time, not quadratic.
+        var seen: Set<String>?
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -300,13 +303,18 @@ public struct JSONParser {
             guard bytes[index] == UInt8(ascii: "\"") else { throw error("expected a quoted key, found \(describe(bytes[index]))") }
             let keyStart = index
             let key = try parseString()
-            if object.keys.contains(key) { throw error("duplicate key \"\(key)\"", at: keyStart) }
+            if seen?.contains(key) ?? object.keys.contains(key) { throw error("duplicate key \"\(key)\"", at: keyStart) }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
             index += 1
             skipWhitespace()
             let value = try parseValue(depth: depth)
             object.append(key, value)
+            if seen != nil {
+                seen!.insert(key)
+            } else if object.keys.count == 16 {
+                seen = Set(object.keys)
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input inside an object (truncated JSON?)") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
