@@ -40,6 +40,8 @@ import Testing
 
     @Test(arguments: [
         ("truncated.json", "truncated.json, line 1, column 64: unterminated string"),
+        // NDJSON: a record cut short on line 3, a good one on line 4: the error is on line 3.
+        ("truncated-record.ndjson", "truncated-record.ndjson, line 3, column 27: unexpected end of input inside an object"),
         ("wrong-type.ndjson", "wrong-type.ndjson, line 2 (record 2): operatingSystemFamilyId: expected an int64, found an array"),
         ("invalid-utf8.json", "invalid-utf8.json, line 1, column 65: invalid UTF-8 in a string"),
         ("duplicate-key.json", "duplicate-key.json, line 1, column 202: duplicate key \"usable\""),
@@ -212,6 +214,31 @@ import Testing
                     #expect("\(error)".hasSuffix("duplicate key \"k\(duplicate)\""))
                 }
             }
+        }
+    }
+}
+
+/// The line an NDJSON error names is the line where the bad record began.
+@Suite struct NDJSONLineTests {
+    @Test func aCutRecordIsReportedOnItsOwnLine() {
+        let good = #"{"a": 1}"#
+        for (text, line) in [("\(good)\n{\"a\": \n\(good)\n", 2), ("{\"a\": [1,\n\(good)\n", 1), ("\(good)\r\n\(good)\r\n{\"a\"\r\n\(good)\r\n", 3)] {
+            do {
+                try JSONParser.forEachValue(in: Array(text.utf8)) { _, _ in }
+                Issue.record("\(text) must fail")
+            } catch let error as JSONSyntaxError {
+                #expect(error.line == line, "\(text): \(error)")
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
+        // A pretty-printed document cut short stays an error at its end.
+        do {
+            try JSONParser.forEachValue(in: Array("{\n  \"a\": 1,\n  \"b\": [\n".utf8)) { _, _ in }
+        } catch let error as JSONSyntaxError {
+            #expect(error.line == 4 && error.message.contains("unexpected end"), "\(error)")
+        } catch {
+            Issue.record("\(error)")
         }
     }
 }

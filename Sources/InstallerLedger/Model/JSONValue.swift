@@ -88,9 +88,39 @@ public struct JSONParser {
                 // Count lines lazily, only up to where each value starts.
                 for i in lineCountedTo..<parser.index where buffer[i] == 0x0A { line += 1 }
                 lineCountedTo = parser.index
-                let value = try parser.parseValue(depth: 0)
+                let start = parser.index
+                let value: JSONValue
+                do {
+                    value = try parser.parseValue(depth: 0)
+                } catch let error as JSONSyntaxError {
+                    throw Self.recordError(error, in: buffer, start: start, line: line, maxDepth: maxDepth)
+                }
                 try body(value, line)
             }
+        }
+    }
+
+    /// The error of a value that began at `start` on `line`. In NDJSON a record ends at its
+    /// line's end: when the error lies on a later line and that next line starts a record of
+    /// its own, the record is parsed on its own line, so the error names the line where the
+    /// bad record began ("line 3: unexpected end"), not where the next record ran out.
+    static func recordError(_ error: JSONSyntaxError, in buffer: UnsafeBufferPointer<UInt8>, start: Int, line: Int,
+                            maxDepth: Int) -> JSONSyntaxError {
+        guard error.line > line, let newline = buffer[start...].firstIndex(of: 0x0A) else { return error }
+        var next = newline + 1
+        while next < buffer.count, buffer[next] == 0x0D || buffer[next] == 0x20 || buffer[next] == 0x09 { next += 1 }
+        guard next < buffer.count, buffer[next] == UInt8(ascii: "{") || buffer[next] == UInt8(ascii: "[") else { return error }
+        let lineStart = buffer[..<start].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
+        var lineEnd = newline
+        if lineEnd > start, buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+        var alone = JSONParser(bytes: UnsafeBufferPointer(rebasing: buffer[lineStart..<lineEnd]), maxDepth: maxDepth,
+                               baseOffset: lineStart, baseLine: line)
+        alone.index = start - lineStart
+        do {
+            _ = try alone.parseValue(depth: 0)
+            return error
+        } catch let onItsLine {
+            return onItsLine
         }
     }
 
