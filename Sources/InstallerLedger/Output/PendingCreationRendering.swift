@@ -37,13 +37,7 @@ extension InstallerFilter {
         if let ids = scope.ids, !ids.contains(c.accountID ?? -1) { return false }
         if let os = operatingSystemFamilyId, r.operatingSystemFamilyId != os { return false }
         if let group, (r.securityGroupUuid ?? "") != group { return false }
-        if let name = nameContains, !name.isEmpty {
-            if name.unicodeScalars.allSatisfy(\.isASCII) {
-                guard Self.asciiFoldedContains(r.displayName, name) else { return false }
-            } else {
-                guard r.displayName.lowercased().contains(name.lowercased()) else { return false }
-            }
-        }
+        if let name = nameContains, !SelectionText.contains(r.displayName, name) { return false }
         return true
     }
 }

@@ -35,13 +35,13 @@ public struct RotationSelection: Sendable, Equatable {
         return f
     }
 
-    /// Whether an installer matches the group, OS and name parts (not the time window), as
-    /// the SQL filter would.
+    /// Whether an installer matches the group, OS and name parts (not the time window), by
+    /// the same rule as the SQL filter (``SelectionText``).
     public func matches(_ i: Installer) -> Bool {
         if let os = operatingSystemFamilyId, i.operatingSystemFamilyId != os { return false }
         if let group, i.deviceEnrollment.securityGroupUuid != group,
-           i.deviceEnrollment.groupDisplayName.lowercased() != group.lowercased() { return false }
-        if let name = nameContains, !name.isEmpty, !i.displayName.lowercased().contains(name.lowercased()) { return false }
+           !SelectionText.equal(i.deviceEnrollment.groupDisplayName, group) { return false }
+        if let name = nameContains, !SelectionText.contains(i.displayName, name) { return false }
         return true
     }
 }

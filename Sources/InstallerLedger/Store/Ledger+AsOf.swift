@@ -147,8 +147,8 @@ public enum PointInTime {
 
 extension InstallerFilter {
     /// Whether an installer (typically a rebuilt past state) passes the filter, with
-    /// `instant` as "now": the same rules as the SQL `list` uses, case folding included
-    /// (ASCII for group and product names, as SQLite's NOCASE).
+    /// `instant` as "now": the same rules as the SQL `list` uses, text matched by
+    /// ``SelectionText`` as there.
     public func matches(_ e: LedgerInstaller, at instant: Timestamp) -> Bool {
         let i = e.installer
         if let ids = scope.ids, !ids.contains(e.accountID ?? -1) { return false }
@@ -162,13 +162,13 @@ extension InstallerFilter {
         if let os = operatingSystemFamilyId, i.operatingSystemFamilyId != os { return false }
         if let group {
             guard i.deviceEnrollment.securityGroupUuid == group
-                    || Self.asciiFoldedEqual(i.deviceEnrollment.groupDisplayName, group) else { return false }
+                    || SelectionText.equal(i.deviceEnrollment.groupDisplayName, group) else { return false }
         }
         if let product {
             if let id = Int64(product) {
                 guard i.activatedProducts.contains(where: { $0.productId == id }) else { return false }
             } else {
-                guard i.activatedProducts.contains(where: { Self.asciiFoldedEqual($0.productDisplayName, product) }) else { return false }
+                guard i.activatedProducts.contains(where: { SelectionText.equal($0.productDisplayName, product) }) else { return false }
             }
         }
         if let subscriptionUuid, !i.activatedProducts.contains(where: { $0.subscriptionUuid == subscriptionUuid }) { return false }
@@ -178,30 +178,8 @@ extension InstallerFilter {
         if let createdBefore {
             guard let c = i.createTime, c < createdBefore else { return false }
         }
-        if let name = nameContains, !name.isEmpty {
-            if name.unicodeScalars.allSatisfy(\.isASCII) {
-                guard Self.asciiFoldedContains(i.displayName, name) else { return false }
-            } else {
-                guard i.displayName.lowercased().contains(name.lowercased()) else { return false }
-            }
-        }
+        if let name = nameContains, !SelectionText.contains(i.displayName, name) { return false }
         return true
-    }
-
-    static func asciiFold(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b + 32 : b }
-
-    static func asciiFoldedEqual(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { asciiFold($0) == asciiFold($1) }
-    }
-
-    static func asciiFoldedContains(_ haystack: String, _ needle: String) -> Bool {
-        let h = Array(haystack.utf8), n = Array(needle.utf8)
-        guard n.count <= h.count else { return false }
-        outer: for start in 0...(h.count - n.count) {
-            for k in 0..<n.count where asciiFold(h[start + k]) != asciiFold(n[k]) { continue outer }
-            return true
-        }
-        return false
     }
 }
 
@@ -230,7 +208,6 @@ extension Ledger {
         _ db: Database, asOf instant: Timestamp, matching filter: InstallerFilter, withChildren: Bool,
         batchSize: Int, byUuid: Bool = false, _ body: ([LedgerInstaller]) throws -> Void
     ) throws {
-        db.add(function: LedgerQueries.containsFolded)
         db.add(function: rfc3339Nanoseconds)
         let (sql, args) = try selectCandidates(db, filter, asOf: instant, byUuid: byUuid)
         let needsChildren = withChildren || filter.product != nil || filter.subscriptionUuid != nil

@@ -71,7 +71,6 @@ extension Ledger {
         _ body: ([LedgerInstaller]) throws -> Void
     ) throws {
         try dbWriter.read { db in
-            db.add(function: LedgerQueries.containsFolded)
             let (sql, args) = LedgerQueries.selectInstallers(filter, now: now)
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
             var batch = [LedgerInstaller]()

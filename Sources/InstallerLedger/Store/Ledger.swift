@@ -58,6 +58,10 @@ public final class Ledger: Sendable {
     /// keys on, a 10 s busy timeout so a cron job and a human never fail with "database is locked".
     static func configuration(_ kind: ConnectionKind) -> Configuration {
         var config = Configuration()
+        // The selection rule's SQL functions, on every connection (list, rotate, exports).
+        config.prepareDatabase { db in
+            for function in SelectionText.functions { db.add(function: function) }
+        }
         switch kind {
         case .memory:
             config.foreignKeysEnabled = true

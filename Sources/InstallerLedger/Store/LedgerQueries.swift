@@ -131,16 +131,18 @@ enum LedgerQueries {
             args += [os]
         }
         if let group = filter.group {
-            conditions.append("(security_group_uuid = ? OR group_display_name = ? COLLATE NOCASE)")
-            args += [group, group]
+            let (named, arg) = SelectionText.equalSQL("group_display_name", group)
+            conditions.append("(security_group_uuid = ? OR \(named))")
+            args += [group, arg]
         }
         if let product = filter.product {
             if let id = Int64(product) {
                 conditions.append("uuid IN (SELECT installer_uuid FROM activated_products WHERE product_id = ?)")
                 args += [id]
             } else {
-                conditions.append("uuid IN (SELECT installer_uuid FROM activated_products WHERE product_display_name = ? COLLATE NOCASE)")
-                args += [product]
+                let (named, arg) = SelectionText.equalSQL("product_display_name", product)
+                conditions.append("uuid IN (SELECT installer_uuid FROM activated_products WHERE \(named))")
+                args += [arg]
             }
         }
         if let subscription = filter.subscriptionUuid {
@@ -157,14 +159,10 @@ enum LedgerQueries {
         }
         if let scoped = filter.scope.sqlCondition() { conditions.append(scoped) }
         if let name = filter.nameContains, !name.isEmpty {
-            if name.unicodeScalars.allSatisfy(\.isASCII) {
-                // LIKE folds ASCII case; escape its wildcards so they match literally.
-                conditions.append("display_name LIKE ? ESCAPE '\\'")
-                args += ["%" + likeEscaped(name) + "%"]
-            } else {
-                conditions.append("ledger_contains_folded(display_name, ?)")
-                args += [name]
-            }
+            // LIKE folds ASCII case; its wildcards are escaped so they match literally.
+            let (named, arg) = SelectionText.containsSQL("display_name", name)
+            conditions.append(named)
+            args += [arg]
         }
         var sql = "SELECT \(installerColumns) FROM installers"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
@@ -187,14 +185,6 @@ enum LedgerQueries {
             out.append(c)
         }
         return out
-    }
-
-    /// Case-insensitive containment beyond ASCII, for `--name` with non-ASCII text.
-    static let containsFolded = DatabaseFunction("ledger_contains_folded", argumentCount: 2, pure: true) { values in
-        guard let haystack = String.fromDatabaseValue(values[0]), let needle = String.fromDatabaseValue(values[1]) else {
-            return false
-        }
-        return haystack.lowercased().contains(needle.lowercased())
     }
 
     static func resolve(_ db: Database, idOrPrefix: String) throws -> String {
