@@ -10,8 +10,9 @@ import Foundation
 /// | `PATCH /_sandbox/knobs` | changes only the keys given (`null` clears an optional) |
 /// | `GET /_sandbox/clock` | `{"now": ..., "offsetSeconds": ...}` |
 /// | `POST /_sandbox/clock?advance=SECONDS` | moves the sandbox clock, answers like `GET` |
-/// | `GET /_sandbox/installers[?includeDeleted=false]` | every installer, with `usable` and `deleted` |
-/// | `GET /_sandbox/requests`, `DELETE /_sandbox/requests` | the request log; clears it |
+/// | `GET /_sandbox/installers[?includeDeleted=false][&tenant=USERNAME]` | every installer (of the company USERNAME logs in to), with `usable`, `deleted` and `tenant` |
+/// | `GET /_sandbox/companies` | every company: `username` (absent without tenants), `installers`, `catalog` (groups, licences) |
+/// | `GET /_sandbox/requests`, `DELETE /_sandbox/requests` | the request log (each with its `tenant`); clears it |
 /// | `POST /_sandbox/tokens/revoke` | invalidates every token |
 extension SandboxServer {
     func control(_ request: IncomingRequest) -> SandboxReply {
@@ -43,7 +44,10 @@ extension SandboxServer {
             advanceClock(by: seconds)
             return clockReply()
         case ("GET", "/_sandbox/installers"):
-            return encodeJSON(installers(includeDeleted: request.query["includeDeleted"] != "false"))
+            return encodeJSON(installers(tenant: request.query["tenant"].flatMap { $0.isEmpty ? nil : $0 },
+                                         includeDeleted: request.query["includeDeleted"] != "false"))
+        case ("GET", "/_sandbox/companies"):
+            return encodeJSON(companies())
         case ("GET", "/_sandbox/requests"):
             return encodeJSON(log)
         case ("DELETE", "/_sandbox/requests"):

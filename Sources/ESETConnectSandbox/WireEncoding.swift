@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 
-/// An installer as stored by the sandbox. Products follow from the group and the components
-/// (``SandboxCatalog/activatedProducts(groupIndex:componentIds:)``), so they are not stored.
+/// An installer as stored by the sandbox. Group and products follow from the group index, the
+/// components and the catalog of the installer's company
+/// (``SandboxCompanyCatalog/activatedProducts(groupIndex:componentIds:)``), so they are not stored.
 struct InstallerRecord: Sendable {
     var uuid: String
     var displayName: String
@@ -21,14 +22,13 @@ struct InstallerRecord: Sendable {
     /// pages of a list are built by concatenating these bytes.
     var encodedPrefix: [UInt8] = []
 
-    var activatedProducts: [SandboxActivatedProduct] {
-        SandboxCatalog.activatedProducts(groupIndex: groupIndex, componentIds: componentIds)
-    }
-
     func isUsable(atMicros now: Int64) -> Bool { !deleted && expireMicros > now }
 
-    func snapshot(atMicros now: Int64) -> SandboxInstaller {
-        let group = groupIndex.map { SandboxCatalog.deviceGroups[$0] }
+    /// What a test sees of this installer, with the group and licences of `catalog`.
+    func snapshot(atMicros now: Int64, catalog: SandboxCompanyCatalog = SandboxCatalog.standard,
+                  tenant: String? = nil) -> SandboxInstaller
+    {
+        let group = catalog.group(at: groupIndex)
         return SandboxInstaller(
             uuid: uuid, displayName: displayName, operatingSystemFamilyId: operatingSystemFamilyId,
             preferredLanguageCode: preferredLanguageCode, securityGroupUuid: group?.uuid,
@@ -36,9 +36,9 @@ struct InstallerRecord: Sendable {
             enableCloudScannerFeedback: enableCloudScannerFeedback, enablePuaDetection: enablePuaDetection,
             sendAnonymousDiagnosticData: sendAnonymousDiagnosticData, downloadUrl: downloadUrl,
             createTime: SandboxTime.date(createMicros), expireTime: SandboxTime.date(expireMicros),
-            activatedProducts: activatedProducts,
+            activatedProducts: catalog.activatedProducts(groupIndex: groupIndex, componentIds: componentIds),
             installedComponents: componentIds.compactMap { SandboxCatalog.componentsById[$0] },
-            usable: isUsable(atMicros: now), deleted: deleted)
+            usable: isUsable(atMicros: now), deleted: deleted, tenant: tenant)
     }
 }
 
@@ -48,6 +48,8 @@ struct WireEncoder: Sendable {
     var int64AsStrings: Bool
     var omitDefaultValues: Bool
     var includeUnknownFields: Bool
+    /// The groups and licences installers are encoded with: one encoder per company.
+    var catalog: SandboxCompanyCatalog = SandboxCatalog.standard
 
     /// Encoded `deviceEnrollment`, `activatedProducts` and `installedComponents`, which depend
     /// only on the group and the components: a handful of combinations for 100,000 installers.
@@ -81,13 +83,13 @@ struct WireEncoder: Sendable {
         var w = JSONBytes(continuingObject: [])
         w.key("deviceEnrollment")
         w.beginObject()
-        let group = groupIndex.map { SandboxCatalog.deviceGroups[$0] }
+        let group = catalog.group(at: groupIndex)
         string("securityGroupUuid", group?.uuid ?? "", &w)
         string("groupDisplayName", group?.displayName ?? SandboxCatalog.lostAndFound, &w)
         w.endObject()
         w.key("activatedProducts")
         w.beginArray()
-        for product in SandboxCatalog.activatedProducts(groupIndex: groupIndex, componentIds: componentIds) {
+        for product in catalog.activatedProducts(groupIndex: groupIndex, componentIds: componentIds) {
             w.beginObject()
             w.field("poolUuid", product.poolUuid)
             w.field("poolDisplayName", product.poolDisplayName)

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 @testable import ESETConnectSandbox
+import Testing
 
 /// An HTTP answer as a test sees it.
 struct Answer {
@@ -103,4 +104,34 @@ func parseTimestamp(_ text: String) -> Date? {
     if let date = formatter.date(from: text) { return date }
     formatter.formatOptions = [.withInternetDateTime]
     return formatter.date(from: text)
+}
+
+// MARK: - Tenants
+
+extension SandboxClient {
+    /// The answer of a password grant for `username`.
+    func passwordGrant(username: String, password: String = "sandbox") async throws -> Answer {
+        let form = "grant_type=password&username=\(formEncoded(username))&password=\(formEncoded(password))"
+        return try await send("POST", "/oauth/token", body: Data(form.utf8), contentType: "application/x-www-form-urlencoded")
+    }
+
+    /// An access token of `username`.
+    func accessToken(username: String) async throws -> String {
+        let answer = try await passwordGrant(username: username)
+        return try #require(answer.object?["access_token"] as? String, "no token for \(username): \(answer.status)")
+    }
+
+    /// Every installer `token` lists (one page of up to 1000) and the `totalSize` answered.
+    func listAll(token: String) async throws -> (installers: [[String: Any]], totalSize: Int) {
+        let answer = try await send("GET", "/v1/installers", query: ["pageSize": "1000"], token: token)
+        let object = try #require(answer.object, "list answered \(answer.status)")
+        let installers = try #require(object["installers"] as? [[String: Any]])
+        return (installers, Int(object["totalSize"] as? String ?? "") ?? -1)
+    }
+
+    private func formEncoded(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
 }
