@@ -26,6 +26,9 @@ public struct SandboxInstaller: Sendable, Equatable, Codable {
     /// The username of the company it belongs to; `nil` in single-company mode, where every
     /// username shares one company.
     public var tenant: String?
+    /// `false` while ESET "lost" it (``SandboxServer/setListed(uuid:_:)``): the API neither lists
+    /// nor finds it.
+    public var listed: Bool = true
 }
 
 /// A licence unit consumer of an installer, as in `activatedProducts[]`.
@@ -77,7 +80,7 @@ public struct SandboxCompany: Sendable, Equatable, Codable {
     /// Its username (as configured, or as first used); `nil` for the one company of the
     /// single-company mode.
     public var username: String?
-    /// Installers it holds that are not deleted.
+    /// Installers it holds that are not deleted (unlisted ones included).
     public var installers: Int
     /// Its device groups and licences.
     public var catalog: SandboxCompanyCatalog

@@ -245,9 +245,9 @@ extension SandboxServer {
             page.items, nextPageToken: page.next?.token ?? "", totalSize: page.totalSize))
     }
 
-    /// Another company's installer and a deleted one are both "not found".
+    /// Another company's installer, a deleted and an unlisted one are all "not found".
     private func getInstaller(_ uuid: String, company: Int) -> SandboxReply {
-        guard let record = directory[company].store.record(uuid: uuid.lowercased()), !record.deleted else {
+        guard let record = directory[company].store.record(uuid: uuid.lowercased()), !record.deleted, record.listed else {
             return apiError(404, "installer \(uuid) not found")
         }
         return .json(200, directory[company].encoder.installerEnvelope(record, usable: record.isUsable(atMicros: nowMicros)))

@@ -123,7 +123,8 @@ public actor SandboxServer {
 
     // MARK: - Inspection
 
-    /// The installers the sandbox holds, ordered by creation time; deleted ones only when asked. `tenant` (any case) gives the installers of the company that
+    /// The installers the sandbox holds, ordered by creation time, unlisted ones included;
+    /// deleted ones only when asked. `tenant` (any case) gives the installers of the company that
     /// username logs in to (none for a username not seen yet); `nil` those of every company.
     public func installers(tenant: String? = nil, includeDeleted: Bool = false) -> [SandboxInstaller] {
         let now = nowMicros
@@ -139,13 +140,22 @@ public actor SandboxServer {
         return all.sorted { ($0.createTime, $0.uuid) < ($1.createTime, $1.uuid) }
     }
 
-    /// One installer by uuid, in whichever company holds it, deleted or not.
+    /// One installer by uuid, in whichever company holds it, deleted, unlisted or not.
     public func installer(uuid: String) -> SandboxInstaller? {
         let uuid = uuid.lowercased()
         guard let index = directory.index(ofInstaller: uuid) else { return nil }
         let company = directory[index]
         return company.store.record(uuid: uuid)?.snapshot(atMicros: nowMicros, catalog: company.catalog,
                                                           tenant: company.username)
+    }
+
+    /// Makes ESET stop listing an installer (`false`) or list it again (`true`), in whichever
+    /// company holds it. An unlisted installer is neither listed by `GET /v1/installers` nor found
+    /// by `GET` or `DELETE /v1/installers/{uuid}` (404), as if ESET had lost it; listed again, it
+    /// is back unchanged. Returns `false` when no company holds `uuid`.
+    @discardableResult
+    public func setListed(uuid: String, _ listed: Bool) -> Bool {
+        directory.setListed(uuid: uuid.lowercased(), listed)
     }
 
     /// The companies: the one shared company without tenants, else every tenant's (listed ones

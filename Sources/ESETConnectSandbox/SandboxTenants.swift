@@ -165,9 +165,16 @@ struct CompanyDirectory: Sendable {
     }
 
     /// Marks installer `uuid` of company `index` deleted; `false` when that company has no such
-    /// installer or it is deleted already.
+    /// installer, it is deleted already, or unlisted.
     mutating func markDeleted(uuid: String, in index: Int) -> Bool {
-        companies[index].store.markDeleted(uuid: uuid)
+        guard companies[index].store.record(uuid: uuid)?.listed == true else { return false }
+        return companies[index].store.markDeleted(uuid: uuid)
+    }
+
+    /// Lists or hides installer `uuid` in whichever company holds it; `false` when none does.
+    mutating func setListed(uuid: String, _ listed: Bool) -> Bool {
+        guard let index = index(ofInstaller: uuid) else { return false }
+        return companies[index].store.setListed(uuid: uuid, listed)
     }
 
     @discardableResult

@@ -18,6 +18,8 @@ struct InstallerRecord: Sendable {
     var expireMicros: Int64
     var componentIds: [Int64]
     var deleted = false
+    /// `false` while ESET has "lost" it (``SandboxServer/setListed(uuid:_:)``): neither listed nor found.
+    var listed = true
     /// The installer's JSON without its trailing `usable` field and closing brace, encoded once:
     /// pages of a list are built by concatenating these bytes.
     var encodedPrefix: [UInt8] = []
@@ -38,7 +40,7 @@ struct InstallerRecord: Sendable {
             createTime: SandboxTime.date(createMicros), expireTime: SandboxTime.date(expireMicros),
             activatedProducts: catalog.activatedProducts(groupIndex: groupIndex, componentIds: componentIds),
             installedComponents: componentIds.compactMap { SandboxCatalog.componentsById[$0] },
-            usable: isUsable(atMicros: now), deleted: deleted, tenant: tenant)
+            usable: isUsable(atMicros: now), deleted: deleted, tenant: tenant, listed: listed)
     }
 }
 

@@ -210,7 +210,7 @@ private func uuids(_ installers: [[String: Any]]) -> [String] {
             #expect(try await dump([:]).count == 12)
             let globexOnly = try await dump(["tenant": globex])
             #expect(globexOnly.count == 7)
-            #expect(globexOnly.allSatisfy { $0["tenant"] as? String == globex })
+            #expect(globexOnly.allSatisfy { $0["tenant"] as? String == globex && $0["listed"] as? Bool == true })
             #expect(try await dump(["tenant": "nobody@example.com"]).isEmpty)
 
             let companies = try await client.send("GET", "/_sandbox/companies")
@@ -249,7 +249,7 @@ private func uuids(_ installers: [[String: Any]]) -> [String] {
             let a = try await client.listAll(token: try await client.accessToken(username: acme))
             let g = try await client.listAll(token: try await client.accessToken(username: globex))
             #expect(uuids(a.installers) == uuids(g.installers) && a.totalSize == 4)
-            #expect(await sandbox.installers().allSatisfy { $0.tenant == nil })
+            #expect(await sandbox.installers().allSatisfy { $0.tenant == nil && $0.listed })
             #expect(await sandbox.installers(tenant: "anyone@example.com").count == 4)
             #expect(await sandbox.catalog(tenant: acme) == SandboxCatalog.standard)
             #expect(await sandbox.companies().map(\.username) == [nil])
@@ -305,6 +305,60 @@ private func uuids(_ installers: [[String: Any]]) -> [String] {
         #expect(await sandbox.installers().count == 2)  // the first entry is kept
         await #expect(throws: SandboxError.self) {
             try await SandboxServer(configuration: SandboxConfiguration(tenants: [SandboxTenant(username: " ")])).start()
+        }
+    }
+}
+
+@Suite struct UnlistingTests {
+    @Test func unlistedInstallersAreLostUntilListedAgain() async throws {
+        try await withSandbox(SandboxConfiguration(prepopulatedInstallers: 3)) { sandbox, client in
+            let token = try await client.accessToken()
+            let before = await sandbox.installers()
+            let uuid = before[1].uuid
+            let fetched = try await client.send("GET", "/v1/installers/\(uuid)", token: token)
+            #expect(fetched.status == 200)
+
+            #expect(await sandbox.setListed(uuid: uuid, false))
+            let hidden = try await client.listAll(token: token)
+            #expect(!uuids(hidden.installers).contains(uuid) && hidden.totalSize == 2)
+            #expect(try await client.send("GET", "/v1/installers/\(uuid)", token: token).status == 404)
+            #expect(try await client.send("DELETE", "/v1/installers/\(uuid)", token: token).status == 404)
+            #expect(await sandbox.installer(uuid: uuid)?.listed == false)
+            #expect(await sandbox.installer(uuid: uuid)?.deleted == false)
+
+            #expect(await sandbox.setListed(uuid: uuid, true))
+            #expect(uuids(try await client.listAll(token: token).installers) == before.map(\.uuid))
+            let again = try await client.send("GET", "/v1/installers/\(uuid)", token: token)
+            #expect(again.status == 200)
+            #expect(again.body == fetched.body)
+            #expect(await sandbox.installers() == before)
+
+            #expect(await sandbox.setListed(uuid: UUID().uuidString.lowercased(), false) == false)
+        }
+    }
+
+    @Test func controlEndpointsUnlistAndRelist() async throws {
+        try await withSandbox(twoTenants) { sandbox, client in
+            let token = try await client.accessToken(username: globex)
+            let target = try #require(await sandbox.installers(tenant: globex).last)
+
+            let unlist = try await client.send("POST", "/_sandbox/installers/\(target.uuid)/unlist")
+            #expect(unlist.status == 200)
+            #expect(unlist.object?.isEmpty == true)
+            #expect(try await client.listAll(token: token).totalSize == 6)
+            #expect(try await client.send("GET", "/v1/installers/\(target.uuid)", token: token).status == 404)
+            let dump = try await client.send("GET", "/_sandbox/installers", query: ["tenant": globex])
+            let entries = try #require(try JSONSerialization.jsonObject(with: dump.body) as? [[String: Any]])
+            #expect(entries.first { $0["uuid"] as? String == target.uuid }?["listed"] as? Bool == false)
+
+            #expect(try await client.send("POST", "/_sandbox/installers/\(target.uuid)/relist").status == 200)
+            #expect(try await client.listAll(token: token).totalSize == 7)
+            #expect(await sandbox.installer(uuid: target.uuid) == target)
+
+            let unknown = UUID().uuidString.lowercased()
+            #expect(try await client.send("POST", "/_sandbox/installers/\(unknown)/unlist").status == 404)
+            #expect(try await client.send("POST", "/_sandbox/installers/\(unknown)/relist").status == 404)
+            #expect(try await client.send("POST", "/_sandbox/installers/\(target.uuid)/forget").status == 404)
         }
     }
 }
