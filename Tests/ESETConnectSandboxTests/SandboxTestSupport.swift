@@ -135,3 +135,14 @@ extension SandboxClient {
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 }
+
+/// The built `eset-connect-sandbox`, next to the test bundle in the build folder.
+func sandboxBinary() throws -> URL {
+    var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = folder.appendingPathComponent("eset-connect-sandbox")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        folder.deleteLastPathComponent()
+    }
+    return try #require(nil as URL?, "eset-connect-sandbox not built next to \(CommandLine.arguments[0])")
+}
