@@ -94,6 +94,8 @@ struct SandboxCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Caught before the port is printed: whoever reads the line may send SIGTERM at once.
+        let termination = await TerminationSignal.caught()
         let sandbox = SandboxServer(configuration: SandboxConfiguration(
             host: host, port: port, password: password, prepopulatedInstallers: installers ?? 0, seed: seed,
             tokenLifetime: TimeInterval(tokenLifetime), int64AsStrings: !int64AsNumbers, keepAlive: keepAlive,
@@ -104,42 +106,62 @@ struct SandboxCommand: AsyncParsableCommand {
         let url = try await sandbox.start()
         // Unbuffered: a parent process reads this line from a pipe before it sends anything.
         FileHandle.standardOutput.write(Data("listening on \(url.absoluteString)\n".utf8))
-        let signal = await Self.waitForTermination()
+        let signal = await termination.wait()
         FileHandle.standardError.write(Data("eset-connect-sandbox: received \(signal), stopping\n".utf8))
         await sandbox.stop()
     }
-
-    /// Suspends until SIGINT or SIGTERM arrives; returns its name.
-    static func waitForTermination() async -> String {
-        await withCheckedContinuation { continuation in
-            let once = SignalOnce(continuation)
-            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { once.resume(name) }
-                source.resume()
-                once.keep(source)
-            }
-        }
-    }
 }
 
-/// Resumes a continuation once, from whichever signal comes first, and keeps the signal sources alive.
-private final class SignalOnce: @unchecked Sendable {
+/// SIGINT and SIGTERM, caught from ``caught()`` on (a signal that arrives before ``wait()`` is
+/// kept), so a signal sent right after the "listening" line is never lost.
+private final class TerminationSignal: @unchecked Sendable {
     private let lock = NSLock()
+    private var received: String?
     private var continuation: CheckedContinuation<String, Never>?
     private var sources: [any DispatchSourceSignal] = []
 
-    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+    private init() {}
 
-    func keep(_ source: any DispatchSourceSignal) { lock.withLock { sources.append(source) } }
+    /// Starts catching and returns once both signals are caught. `resume()` registers a source
+    /// asynchronously, and until libdispatch has installed its handler the `SIG_IGN` set here
+    /// discards the signal; the registration handlers say when that is done.
+    static func caught() async -> TerminationSignal {
+        let termination = TerminationSignal()
+        await withCheckedContinuation { (registered: CheckedContinuation<Void, Never>) in
+            let group = DispatchGroup()
+            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { termination.deliver(name) }
+                group.enter()
+                source.setRegistrationHandler { group.leave() }
+                source.resume()
+                termination.sources.append(source)
+            }
+            group.notify(queue: .global()) { registered.resume() }
+        }
+        return termination
+    }
 
-    func resume(_ name: String) {
-        let pending = lock.withLock { () -> CheckedContinuation<String, Never>? in
+    /// Suspends until the first signal has arrived; returns its name.
+    func wait() async -> String {
+        await withCheckedContinuation { continuation in
+            let arrived = lock.withLock { () -> String? in
+                if received == nil { self.continuation = continuation }
+                return received
+            }
+            if let arrived { continuation.resume(returning: arrived) }
+        }
+    }
+
+    private func deliver(_ name: String) {
+        let waiting = lock.withLock { () -> CheckedContinuation<String, Never>? in
+            guard received == nil else { return nil }
+            received = name
             defer { continuation = nil }
             return continuation
         }
-        pending?.resume(returning: name)
+        waiting?.resume(returning: name)
     }
 }
 
