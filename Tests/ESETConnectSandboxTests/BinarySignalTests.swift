@@ -6,21 +6,9 @@ import Testing
     /// three (the handler was installed after the line was printed), leaving the sandbox running.
     @Test func sigtermRightAfterTheListeningLineStopsTheSandbox() async throws {
         for _ in 0..<10 {
-            let process = Process()
-            process.executableURL = try sandboxBinary()
-            process.arguments = ["--port", "0"]
-            let stdout = Pipe()
-            process.standardOutput = stdout
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let (process, first) = try launchSandboxBinary(["--port", "0"])
             defer { if process.isRunning { process.interrupt() } }
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = stdout.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            #expect(String(decoding: line, as: UTF8.self).hasPrefix("listening on "))
+            #expect(first.hasPrefix("listening on "))
             process.terminate()
 
             // Exits within milliseconds; give a loaded machine up to 5 s before calling it lost.

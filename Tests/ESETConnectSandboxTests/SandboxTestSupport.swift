@@ -146,3 +146,36 @@ func sandboxBinary() throws -> URL {
     }
     return try #require(nil as URL?, "eset-connect-sandbox not built next to \(CommandLine.arguments[0])")
 }
+
+/// Starts the built binary with `arguments` and reads its first line of stdout (empty when it
+/// closed stdout without one). The caller stops the process.
+func launchSandboxBinary(_ arguments: [String]) throws -> (process: Process, firstLine: String) {
+    let process = Process()
+    process.executableURL = try sandboxBinary()
+    process.arguments = arguments
+    let stdout = Pipe()
+    process.standardOutput = stdout
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    var line = Data()
+    while !line.contains(UInt8(ascii: "\n")) {
+        let chunk = stdout.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        line.append(chunk)
+    }
+    return (process, String(decoding: line, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "")
+}
+
+/// Runs the built binary with `arguments` to its end; its exit status and stderr.
+func runSandboxBinary(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+    let process = Process()
+    process.executableURL = try sandboxBinary()
+    process.arguments = arguments
+    let stderr = Pipe()
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = stderr
+    try process.run()
+    let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, message)
+}

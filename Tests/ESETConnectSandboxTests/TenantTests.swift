@@ -366,21 +366,8 @@ private func uuids(_ installers: [[String: Any]]) -> [String] {
 @Suite struct TenantBinaryTests {
     /// Runs the binary with `arguments` until `body` returns; `body` gets its base URL.
     private func withBinary(_ arguments: [String], _ body: (URL) async throws -> Void) async throws {
-        let process = Process()
-        process.executableURL = try sandboxBinary()
-        process.arguments = ["--port", "0"] + arguments
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, first) = try launchSandboxBinary(["--port", "0"] + arguments)
         defer { if process.isRunning { process.terminate() } }
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = stdout.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let first = String(decoding: line, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
         let url = try #require(URL(string: String(first.dropFirst("listening on ".count))), "first line: \(first)")
         try await body(url)
         process.terminate()
@@ -403,16 +390,8 @@ private func uuids(_ installers: [[String: Any]]) -> [String] {
         (["--installers", "3", "--tenant", "a@example.com:2"], "cannot be combined"),
     ])
     func badTenantOptionsAreUsageErrors(arguments: [String], mentions: String) throws {
-        let process = Process()
-        process.executableURL = try sandboxBinary()
-        process.arguments = arguments
-        let stderr = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = stderr
-        try process.run()
-        process.waitUntilExit()
-        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 64)
+        let (status, message) = try runSandboxBinary(arguments)
+        #expect(status == 64)
         #expect(message.contains(mentions), "\(message)")
     }
 }
