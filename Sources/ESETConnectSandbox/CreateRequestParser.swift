@@ -17,7 +17,10 @@ enum CreateRequestParser {
     /// Component ids the OpenAPI file lists as supported.
     static let acceptedComponentIds: Set<Int64> = [13, 19, 20, 27, 29, 30, 167, 209, 210, 215, 230, 231]
 
-    static func parse(_ body: Data) throws(Invalid) -> InstallerRequest {
+    /// The request in `body`; a `securityGroupUuid` must name a group of `catalog` (the caller's company).
+    static func parse(_ body: Data, catalog: SandboxCompanyCatalog = SandboxCatalog.standard)
+        throws(Invalid) -> InstallerRequest
+    {
         guard let root = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
             throw Invalid(message: "request body must be a JSON object")
         }
@@ -38,7 +41,7 @@ enum CreateRequestParser {
         var groupIndex: Int?
         if let enrollment = installer["deviceEnrollment"] as? [String: Any],
            let groupUuid = enrollment["securityGroupUuid"] as? String, !groupUuid.isEmpty {
-            guard let index = SandboxCatalog.groupsByUuid[groupUuid.lowercased()] else {
+            guard let index = catalog.groupIndex(uuid: groupUuid) else {
                 throw Invalid(message: "installer.deviceEnrollment.securityGroupUuid: unknown security group \(groupUuid)")
             }
             groupIndex = index

@@ -38,8 +38,11 @@ enum InstallerGenerator {
 
     /// `count` installers as an administrator's scripts would have left them: created over the
     /// last ~7 months (so some have expired and some expire within 30 days), spread over the
-    /// groups, mostly Windows. The same seed gives the same installers (times relative to `nowMicros`).
-    static func prepopulated(count: Int, seed: UInt64, nowMicros: Int64) -> [InstallerRecord] {
+    /// groups of `catalog`, mostly Windows. The same seed gives the same installers (times relative
+    /// to `nowMicros`).
+    static func prepopulated(count: Int, seed: UInt64, nowMicros: Int64,
+                             catalog: SandboxCompanyCatalog = SandboxCatalog.standard) -> [InstallerRecord]
+    {
         var rng = SeededGenerator(seed: seed)
         let span: Int64 = 212 * 86_400_000_000, minimumAge: Int64 = 3_600_000_000
         var records: [InstallerRecord] = []
@@ -47,15 +50,16 @@ enum InstallerGenerator {
         for number in 0..<count {
             let isMac = Int.random(in: 0..<4, using: &rng) == 0
             let os: Int64 = isMac ? 3 : 1
-            let groupIndex = Int.random(in: 0..<(SandboxCatalog.deviceGroups.count + 2), using: &rng)
-            let group = groupIndex < SandboxCatalog.deviceGroups.count ? groupIndex : nil
+            let groupIndex = Int.random(in: 0..<(catalog.deviceGroups.count + 2), using: &rng)
+            let group = groupIndex < catalog.deviceGroups.count ? groupIndex : nil
             var components: [Int64] = isMac
                 ? [13, Bool.random(using: &rng) ? 231 : 230]
                 : [13, [27, 27, 27, 19, 20].randomElement(using: &rng)!]
             if !isMac, Int.random(in: 0..<5, using: &rng) == 0 { components.append(167) }
             if !isMac, Int.random(in: 0..<8, using: &rng) == 0 { components.append(210) }
             let request = InstallerRequest(
-                displayName: displayName(number: number, group: group, isMac: isMac, using: &rng),
+                displayName: displayName(number: number, place: group.map { catalog.placeNames[$0] },
+                                         isMac: isMac, using: &rng),
                 operatingSystemFamilyId: os,
                 preferredLanguageCode: ["en-us", "en-us", "en-us", "de-de", "sk-sk", "cs-cz", "fr-fr", "ja-jp"]
                     .randomElement(using: &rng)!,
@@ -70,10 +74,10 @@ enum InstallerGenerator {
         return records
     }
 
-    private static func displayName(number: Int, group: Int?, isMac: Bool, using rng: inout SeededGenerator)
+    private static func displayName(number: Int, place: String?, isMac: Bool, using rng: inout SeededGenerator)
         -> String
     {
-        let place = group.map { SandboxCatalog.deviceGroups[$0].displayName } ?? "Unassigned"
+        let place = place ?? "Unassigned"
         let os = isMac ? "macOS" : "Windows"
         switch Int.random(in: 0..<100, using: &rng) {
         case 0: return "=HYPERLINK(\"http://example.invalid\",\"\(place)\")"

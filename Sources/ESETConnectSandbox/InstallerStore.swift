@@ -1,6 +1,6 @@
 import Foundation
 
-/// The installers the sandbox knows, deleted ones included, kept sorted by
+/// The installers of one company, deleted and unlisted ones included, kept sorted by
 /// (createTime, uuid) so that pages are stable while installers are added or deleted.
 struct InstallerStore: Sendable {
     private(set) var records: [InstallerRecord] = []
@@ -12,6 +12,16 @@ struct InstallerStore: Sendable {
     private struct Entry {
         var expireMicros: Int64
         var deleted: Bool
+        var listed: Bool
+
+        init(_ record: InstallerRecord) {
+            expireMicros = record.expireMicros
+            deleted = record.deleted
+            listed = record.listed
+        }
+
+        /// What `GET /v1/installers` shows.
+        var isListed: Bool { !deleted && listed }
     }
 
     /// A store holding `records` (in any order).
@@ -19,7 +29,7 @@ struct InstallerStore: Sendable {
         // Sorting positions, not the large records themselves, is several times faster.
         let keys = records.map { ($0.createMicros, $0.uuid) }
         self.records = keys.indices.sorted { keys[$0] < keys[$1] }.map { records[$0] }
-        self.entries = self.records.map { Entry(expireMicros: $0.expireMicros, deleted: $0.deleted) }
+        self.entries = self.records.map(Entry.init)
         rebuildIndex(from: 0)
     }
 
@@ -33,7 +43,7 @@ struct InstallerStore: Sendable {
     mutating func insert(_ record: InstallerRecord) {
         let position = firstIndex(after: Self.key(of: record))
         records.insert(record, at: position)
-        entries.insert(Entry(expireMicros: record.expireMicros, deleted: record.deleted), at: position)
+        entries.insert(Entry(record), at: position)
         rebuildIndex(from: position)
     }
 
@@ -45,7 +55,15 @@ struct InstallerStore: Sendable {
         return true
     }
 
-    /// One page of the installers that are not deleted and match `usable` (nil: all), starting
+    /// Lists (`true`) or hides (`false`) an installer; `false` when it is unknown.
+    mutating func setListed(uuid: String, _ listed: Bool) -> Bool {
+        guard let index = indexByUuid[uuid] else { return false }
+        records[index].listed = listed
+        entries[index].listed = listed
+        return true
+    }
+
+    /// One page of the installers that are listed, not deleted, and match `usable` (nil: all), starting
     /// after `key`; `next` is the key to continue from, `nil` on the last page.
     func page(usable: Bool?, pageSize: Int, after key: PageKey?, nowMicros: Int64)
         -> (items: [(InstallerRecord, Bool)], next: PageKey?, totalSize: Int)
@@ -54,7 +72,7 @@ struct InstallerStore: Sendable {
         var items: [(InstallerRecord, Bool)] = []
         items.reserveCapacity(min(pageSize, records.count))
         var total = 0, more = false
-        for (index, entry) in entries.enumerated() where !entry.deleted {
+        for (index, entry) in entries.enumerated() where entry.isListed {
             let isUsable = entry.expireMicros > nowMicros
             if let usable, usable != isUsable { continue }
             total += 1

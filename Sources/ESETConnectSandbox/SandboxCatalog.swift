@@ -2,6 +2,11 @@ import Foundation
 
 /// The built-in tables the sandbox draws from: device groups, platform components and
 /// licences (pools, products, subscriptions). Fixed, so tests can name them.
+///
+/// These tables are the company of the single-company mode (``standard``). With tenants
+/// (``SandboxConfiguration/tenants``) every company gets its own groups and licences instead,
+/// derived from its username and seed (``SandboxCompanyCatalog/derived(username:seed:)``);
+/// the platform components are the same for everyone.
 public enum SandboxCatalog {
     /// Group display name of installers created without a `securityGroupUuid`.
     public static let lostAndFound = "Lost & found"
@@ -69,6 +74,11 @@ public enum SandboxCatalog {
         productId: 117, productDisplayName: "ESET Full Disk Encryption",
         subscriptionUuid: "15fd64ae-c380-42af-a465-70d39bc2af76", subscriptionSupportCode: "6PM-3NB-8KV")
 
+    /// The company of the single-company mode: the tables above.
+    public static let standard = SandboxCompanyCatalog(
+        deviceGroups: deviceGroups, endpointLicences: endpointLicences,
+        inspectLicence: inspectLicence, encryptionLicence: encryptionLicence)
+
     /// Components chosen "from the licence" when a create request names none.
     static func defaultComponentIds(operatingSystemFamilyId: Int64) -> [Int64] {
         operatingSystemFamilyId == 3 ? [13, 231] : [13, 27]
@@ -76,16 +86,114 @@ public enum SandboxCatalog {
 
     static let componentsById: [Int64: SandboxComponent] =
         Dictionary(uniqueKeysWithValues: components.map { ($0.id, $0) })
+}
 
-    static let groupsByUuid: [String: Int] =
-        Dictionary(uniqueKeysWithValues: deviceGroups.enumerated().map { ($1.uuid, $0) })
+/// The device groups and licences of one company (one ESET account). Installers of a company
+/// can only name its groups and only activate its licences.
+public struct SandboxCompanyCatalog: Sendable, Equatable, Codable {
+    /// Groups a `deviceEnrollment.securityGroupUuid` may name; any other uuid is refused with 400.
+    public var deviceGroups: [SandboxDeviceGroup]
+    /// Endpoint licences; every installer activates exactly one of them (chosen by its group).
+    public var endpointLicences: [SandboxActivatedProduct]
+    /// Licence activated when component 167 (ESET Inspect Connector) is installed.
+    public var inspectLicence: SandboxActivatedProduct
+    /// Licence activated when component 210 (ESET Full Disk Encryption) is installed.
+    public var encryptionLicence: SandboxActivatedProduct
+
+    /// The places generated installer names mention, one per group: the group names without
+    /// the company suffix, so names read "Vienna Office – Windows" in every company.
+    let placeNames: [String]
+    let groupsByUuid: [String: Int]
+
+    /// Makes a catalog; `placeNames` default to the group names.
+    init(deviceGroups: [SandboxDeviceGroup], endpointLicences: [SandboxActivatedProduct],
+         inspectLicence: SandboxActivatedProduct, encryptionLicence: SandboxActivatedProduct,
+         placeNames: [String]? = nil)
+    {
+        self.deviceGroups = deviceGroups
+        self.endpointLicences = endpointLicences
+        self.inspectLicence = inspectLicence
+        self.encryptionLicence = encryptionLicence
+        self.placeNames = placeNames ?? deviceGroups.map(\.displayName)
+        self.groupsByUuid = Dictionary(deviceGroups.enumerated().map { ($1.uuid.lowercased(), $0) }) { first, _ in first }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case deviceGroups, endpointLicences, inspectLicence, encryptionLicence
+    }
+
+    /// Decodes the public tables; generated names then mention the full group names.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            deviceGroups: try c.decode([SandboxDeviceGroup].self, forKey: .deviceGroups),
+            endpointLicences: try c.decode([SandboxActivatedProduct].self, forKey: .endpointLicences),
+            inspectLicence: try c.decode(SandboxActivatedProduct.self, forKey: .inspectLicence),
+            encryptionLicence: try c.decode(SandboxActivatedProduct.self, forKey: .encryptionLicence))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(deviceGroups, forKey: .deviceGroups)
+        try c.encode(endpointLicences, forKey: .endpointLicences)
+        try c.encode(inspectLicence, forKey: .inspectLicence)
+        try c.encode(encryptionLicence, forKey: .encryptionLicence)
+    }
+
+    /// The catalog of a tenant's company: the standard groups and licences with uuids, support
+    /// codes and names of its own, so no two companies share a group or a pool. Group names carry
+    /// the username ("Vienna Office (acme@example.com)"), pool names too; products are ESET's own
+    /// and the same everywhere, and so is ``SandboxCatalog/lostAndFound``, ESET's fallback for an
+    /// installer without a group, which has no uuid. The same username and seed give the same catalog.
+    public static func derived(username: String, seed: UInt64) -> SandboxCompanyCatalog {
+        // A stream of its own, so the catalog's uuids never repeat the installers' of the same seed.
+        var rng = SeededGenerator(seed: seed ^ 0xCA7A_1060_5EED_0001)
+        let groups = SandboxCatalog.deviceGroups.map {
+            SandboxDeviceGroup(uuid: rng.uuidString(), displayName: "\($0.displayName) (\(username))")
+        }
+        let companyPool = (uuid: rng.uuidString(), name: "\(username) – company pool")
+        let poolNames = ["branch offices", "servers", "evaluation"]
+        var pools = [companyPool]
+        for name in poolNames { pools.append((uuid: rng.uuidString(), name: "\(username) – \(name)")) }
+        func licence(_ template: SandboxActivatedProduct, pool: (uuid: String, name: String)) -> SandboxActivatedProduct {
+            SandboxActivatedProduct(
+                poolUuid: pool.uuid, poolDisplayName: pool.name,
+                productId: template.productId, productDisplayName: template.productDisplayName,
+                subscriptionUuid: rng.uuidString(), subscriptionSupportCode: rng.supportCode())
+        }
+        let endpoint = SandboxCatalog.endpointLicences.enumerated().map { licence($1, pool: pools[$0 % pools.count]) }
+        return SandboxCompanyCatalog(
+            deviceGroups: groups, endpointLicences: endpoint,
+            inspectLicence: licence(SandboxCatalog.inspectLicence, pool: companyPool),
+            encryptionLicence: licence(SandboxCatalog.encryptionLicence, pool: companyPool),
+            placeNames: SandboxCatalog.deviceGroups.map(\.displayName))
+    }
+
+    /// Index of the group `uuid` names (any case); `nil` when this company has no such group.
+    func groupIndex(uuid: String) -> Int? {
+        groupsByUuid[uuid.lowercased()]
+    }
+
+    /// The group of an installer; `nil` for "Lost & found".
+    func group(at index: Int?) -> SandboxDeviceGroup? {
+        index.flatMap { deviceGroups.indices.contains($0) ? deviceGroups[$0] : nil }
+    }
 
     /// The products an installer activates: one endpoint licence (chosen by group, so installers of
     /// one group share a pool) plus the add-on licences of the components it installs.
-    static func activatedProducts(groupIndex: Int?, componentIds: [Int64]) -> [SandboxActivatedProduct] {
+    func activatedProducts(groupIndex: Int?, componentIds: [Int64]) -> [SandboxActivatedProduct] {
         var products = [endpointLicences[(groupIndex ?? 0) % endpointLicences.count]]
         if componentIds.contains(167) { products.append(inspectLicence) }
         if componentIds.contains(210) { products.append(encryptionLicence) }
         return products
+    }
+}
+
+extension RandomNumberGenerator {
+    /// A subscription support code like `3AB-4CD-5EF` (no 0/O or 1/I, as on ESET's licences).
+    mutating func supportCode() -> String {
+        let alphabet = Array("23456789ABCDEFGHJKLMNPQRSTUVWXYZ")
+        return (0..<3).map { _ in String((0..<3).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] }) }
+            .joined(separator: "-")
     }
 }

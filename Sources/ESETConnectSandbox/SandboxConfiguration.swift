@@ -9,9 +9,11 @@ public struct SandboxConfiguration: Sendable {
     public var port: UInt16
     /// The password the token endpoint accepts; any username is accepted.
     public var password: String
-    /// How many generated installers exist at start (deterministic for a given ``seed``).
+    /// How many generated installers exist at start (deterministic for a given ``seed``), in the
+    /// single-company mode; ignored when ``tenants`` are given.
     public var prepopulatedInstallers: Int
-    /// Seed of the generator of pre-populated installers.
+    /// Seed of the generator of pre-populated installers; with ``tenants``, the seed of those
+    /// that give none (mixed with each username, see ``SandboxTenant/effectiveSeed(base:)``).
     public var seed: UInt64
     /// Lifetime of access tokens in seconds, measured by the sandbox clock (`expires_in`).
     public var tokenLifetime: TimeInterval
@@ -31,6 +33,13 @@ public struct SandboxConfiguration: Sendable {
     public var keepAlive: Bool
     /// The knobs in effect at start; change them later with ``SandboxServer/setKnobs(_:)``.
     public var knobs: SandboxKnobs
+    /// The companies, one per username. Empty (the default): every username shares one company
+    /// of ``prepopulatedInstallers`` installers and the groups and licences of ``SandboxCatalog``.
+    /// Given: each listed username is a company of its own (installers, device groups, licences),
+    /// a username not listed logs in to a new empty company of its own, and no token ever shows
+    /// another company's installers. Knobs, clock, rate limit and request log stay server-wide,
+    /// as one server is one ESET region.
+    public var tenants: [SandboxTenant]
 
     /// The seed used when none is given.
     public static let defaultSeed: UInt64 = 0x5EED_E5E7_C0DE
@@ -48,7 +57,8 @@ public struct SandboxConfiguration: Sendable {
         omitDefaultValues: Bool = false,
         includeUnknownFields: Bool = false,
         keepAlive: Bool = false,
-        knobs: SandboxKnobs = SandboxKnobs()
+        knobs: SandboxKnobs = SandboxKnobs(),
+        tenants: [SandboxTenant] = []
     ) {
         self.host = host
         self.port = port
@@ -62,6 +72,7 @@ public struct SandboxConfiguration: Sendable {
         self.includeUnknownFields = includeUnknownFields
         self.keepAlive = keepAlive
         self.knobs = knobs
+        self.tenants = tenants
     }
 }
 
@@ -141,6 +152,8 @@ public enum SandboxError: Error, LocalizedError, Equatable {
     case alreadyStarted
     /// The socket could not be opened or bound.
     case cannotListen(String)
+    /// A tenant (or a `--tenant` value) is malformed, has no username or is listed twice.
+    case invalidTenant(String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -150,6 +163,8 @@ public enum SandboxError: Error, LocalizedError, Equatable {
             return "The sandbox is already running; stop it before starting it again."
         case .cannotListen(let reason):
             return "The sandbox cannot listen: \(reason). Choose another port, or 0 for a free one."
+        case .invalidTenant(let value, let reason):
+            return "Invalid tenant '\(value)': \(reason)."
         }
     }
 }

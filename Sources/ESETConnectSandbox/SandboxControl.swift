@@ -10,11 +10,20 @@ import Foundation
 /// | `PATCH /_sandbox/knobs` | changes only the keys given (`null` clears an optional) |
 /// | `GET /_sandbox/clock` | `{"now": ..., "offsetSeconds": ...}` |
 /// | `POST /_sandbox/clock?advance=SECONDS` | moves the sandbox clock, answers like `GET` |
-/// | `GET /_sandbox/installers[?includeDeleted=false]` | every installer, with `usable` and `deleted` |
-/// | `GET /_sandbox/requests`, `DELETE /_sandbox/requests` | the request log; clears it |
+/// | `GET /_sandbox/installers[?includeDeleted=false][&tenant=USERNAME]` | every installer (of the company USERNAME logs in to), with `usable`, `deleted`, `listed` and `tenant` |
+/// | `POST /_sandbox/installers/{uuid}/unlist` | ESET stops listing it: not listed, `GET` 404 (`{}`; 404 when unknown) |
+/// | `POST /_sandbox/installers/{uuid}/relist` | ESET lists it again, unchanged (`{}`; 404 when unknown) |
+/// | `GET /_sandbox/companies` | every company: `username` (absent without tenants), `installers`, `catalog` (groups, licences) |
+/// | `GET /_sandbox/requests`, `DELETE /_sandbox/requests` | the request log (each with its `tenant`); clears it |
 /// | `POST /_sandbox/tokens/revoke` | invalidates every token |
 extension SandboxServer {
     func control(_ request: IncomingRequest) -> SandboxReply {
+        if request.method == "POST", let (uuid, listed) = Self.listingChange(request.path) {
+            guard setListed(uuid: uuid, listed) else {
+                return ErrorBody.status(404, "no installer \(uuid) in any company", html: false)
+            }
+            return .json(200, "{}")
+        }
         switch (request.method, request.path) {
         case ("GET", "/_sandbox/knobs"):
             return encodeJSON(knobs)
@@ -43,7 +52,10 @@ extension SandboxServer {
             advanceClock(by: seconds)
             return clockReply()
         case ("GET", "/_sandbox/installers"):
-            return encodeJSON(installers(includeDeleted: request.query["includeDeleted"] != "false"))
+            return encodeJSON(installers(tenant: request.query["tenant"].flatMap { $0.isEmpty ? nil : $0 },
+                                         includeDeleted: request.query["includeDeleted"] != "false"))
+        case ("GET", "/_sandbox/companies"):
+            return encodeJSON(companies())
         case ("GET", "/_sandbox/requests"):
             return encodeJSON(log)
         case ("DELETE", "/_sandbox/requests"):
@@ -54,6 +66,19 @@ extension SandboxServer {
             return .json(200, "{}")
         default:
             return ErrorBody.status(404, "no such control endpoint: \(request.method) \(request.path)", html: false)
+        }
+    }
+
+    /// `/_sandbox/installers/{uuid}/unlist` → `(uuid, false)`, `.../relist` → `(uuid, true)`.
+    private static func listingChange(_ path: String) -> (uuid: String, listed: Bool)? {
+        let prefix = "/_sandbox/installers/"
+        guard path.hasPrefix(prefix) else { return nil }
+        let parts = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty else { return nil }
+        switch parts[1] {
+        case "unlist": return (String(parts[0]), false)
+        case "relist": return (String(parts[0]), true)
+        default: return nil
         }
     }
 

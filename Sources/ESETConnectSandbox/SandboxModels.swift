@@ -1,6 +1,6 @@
 import Foundation
 
-/// An installer as the sandbox holds it, for assertions in tests (`installers(includeDeleted:)`)
+/// An installer as the sandbox holds it, for assertions in tests (`installers(tenant:includeDeleted:)`)
 /// and for `GET /_sandbox/installers`.
 public struct SandboxInstaller: Sendable, Equatable, Codable {
     public var uuid: String
@@ -23,6 +23,12 @@ public struct SandboxInstaller: Sendable, Equatable, Codable {
     public var usable: Bool
     /// Deleted through `DELETE /v1/installers/{uuid}`; deleted installers are no longer listed.
     public var deleted: Bool
+    /// The username of the company it belongs to; `nil` in single-company mode, where every
+    /// username shares one company.
+    public var tenant: String?
+    /// `false` while ESET "lost" it (``SandboxServer/setListed(uuid:_:)``): the API neither lists
+    /// nor finds it.
+    public var listed: Bool = true
 }
 
 /// A licence unit consumer of an installer, as in `activatedProducts[]`.
@@ -42,7 +48,7 @@ public struct SandboxComponent: Sendable, Equatable, Codable {
     public var name: String
 }
 
-/// A device group of the built-in table that `deviceEnrollment.securityGroupUuid` may name.
+/// A device group of a company that `deviceEnrollment.securityGroupUuid` may name.
 public struct SandboxDeviceGroup: Sendable, Equatable, Codable {
     public var uuid: String
     public var displayName: String
@@ -62,4 +68,20 @@ public struct RecordedRequest: Sendable, Equatable, Codable {
     public var requestID: String
     /// The `response-id` header the client sent to collect a 202 answer, if any.
     public var responseID: String?
+    /// Whose credentials the request carried: the username of a valid bearer token, of a password
+    /// grant with the right password, or of a valid refresh token, whether or not a knob answered
+    /// before they were checked; in tenant mode the company's username as configured. `nil` when
+    /// they were missing or invalid (e.g. a token request that failed authentication).
+    public var tenant: String?
+}
+
+/// One company the sandbox holds (`companies()`, `GET /_sandbox/companies`).
+public struct SandboxCompany: Sendable, Equatable, Codable {
+    /// Its username (as configured, or as first used); `nil` for the one company of the
+    /// single-company mode.
+    public var username: String?
+    /// Installers it holds that are not deleted (unlisted ones included).
+    public var installers: Int
+    /// Its device groups and licences.
+    public var catalog: SandboxCompanyCatalog
 }

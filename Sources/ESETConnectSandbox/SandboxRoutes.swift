@@ -11,12 +11,14 @@ extension SandboxServer {
             reply.headers.append(("request-id", requestID))
             return (reply, 0)
         }
+        // Before acting: a refresh consumes the token that names the tenant.
+        let tenant = requester(of: request)
         var reply = api(request)
         reply.headers.append(("request-id", requestID))
         log.append(RecordedRequest(
             method: request.method, path: request.path, query: request.rawQuery,
             status: reply.dropped ? nil : reply.status, receivedAt: request.receivedAt,
-            requestID: requestID, responseID: request.header("response-id")))
+            requestID: requestID, responseID: request.header("response-id"), tenant: tenant))
         return (reply, max(0, knobs.latencyMilliseconds))
     }
 
@@ -39,7 +41,7 @@ extension SandboxServer {
             let status = knobs.failNext.removeFirst()
             return apiError(status, "injected failure (sandbox knob failNext)")
         }
-        guard isAuthorized(request) else {
+        guard let owner = bearerOwner(request) else {
             var reply = apiError(401, "token has expired or is invalid")
             reply.headers.append(("WWW-Authenticate", "Bearer"))
             return reply
@@ -47,11 +49,12 @@ extension SandboxServer {
 
         var reply: SandboxReply
         if let responseID = request.header("response-id") {
-            reply = collect(responseID, request)
+            reply = collect(responseID, request, company: owner.company)
         } else {
-            reply = route(request)
+            reply = route(request, company: owner.company)
             if knobs.accepted202Count > 0, reply.isSuccess {
-                let id = accepted.keep(reply, for: request, required: knobs.accepted202Count, nowMicros: nowMicros)
+                let id = accepted.keep(reply, for: request, company: owner.company, required: knobs.accepted202Count,
+                                       nowMicros: nowMicros)
                 reply = SandboxReply(status: 202, headers: [("response-id", id)])
             }
         }
@@ -66,12 +69,13 @@ extension SandboxServer {
         return reply
     }
 
-    private func route(_ request: IncomingRequest) -> SandboxReply {
+    /// A `/v1/` request of an authorised caller, acting on the caller's company only.
+    private func route(_ request: IncomingRequest, company: Int) -> SandboxReply {
         let path = request.path
         if path == "/v1/installers" {
             switch request.method {
-            case "GET": return listInstallers(request)
-            case "POST": return createInstaller(request)
+            case "GET": return listInstallers(request, company: company)
+            case "POST": return createInstaller(request, company: company)
             default: return apiError(405, "method \(request.method) not allowed on \(path)")
             }
         }
@@ -80,8 +84,8 @@ extension SandboxServer {
             guard !uuid.isEmpty, !uuid.contains("/") else { return apiError(404, "no such endpoint: \(path)") }
             guard uuid.count <= 100 else { return apiError(400, "installerUuid: must be at most 100 characters") }
             switch request.method {
-            case "GET": return getInstaller(uuid)
-            case "DELETE": return deleteInstaller(uuid)
+            case "GET": return getInstaller(uuid, company: company)
+            case "DELETE": return deleteInstaller(uuid, company: company)
             default: return apiError(405, "method \(request.method) not allowed on \(path)")
             }
         }
@@ -91,8 +95,8 @@ extension SandboxServer {
         return apiError(404, "no such endpoint: \(path)")
     }
 
-    private func collect(_ responseID: String, _ request: IncomingRequest) -> SandboxReply {
-        switch accepted.collect(responseID, for: request, nowMicros: nowMicros) {
+    private func collect(_ responseID: String, _ request: IncomingRequest, company: Int) -> SandboxReply {
+        switch accepted.collect(responseID, for: request, company: company, nowMicros: nowMicros) {
         case .stillPending:
             return SandboxReply(status: 202, headers: [("response-id", responseID)])
         case .ready(let reply):
@@ -108,11 +112,32 @@ extension SandboxServer {
         ErrorBody.status(status, message, html: knobs.nonJSONErrorBodies)
     }
 
-    private func isAuthorized(_ request: IncomingRequest) -> Bool {
-        guard let value = request.header("authorization") else { return false }
+    /// The owner of the request's valid bearer token; `nil` when it has none.
+    private func bearerOwner(_ request: IncomingRequest) -> TokenOwner? {
+        guard let value = request.header("authorization") else { return nil }
         let parts = value.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }
-        return tokens.isValid(access: String(parts[1]).trimmingCharacters(in: .whitespaces), nowMicros: nowMicros)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return tokens.owner(access: String(parts[1]).trimmingCharacters(in: .whitespaces), nowMicros: nowMicros)
+    }
+
+    /// Whose valid credentials a request carries, for the request log; it changes nothing, and
+    /// it names the tenant even when a knob answers before the credentials are checked.
+    private func requester(of request: IncomingRequest) -> String? {
+        guard request.path == "/oauth/token" else { return bearerOwner(request)?.username }
+        guard request.method == "POST",
+              request.header("content-type")?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
+        else { return nil }
+        let form = Self.formFields(request.body)
+        switch form["grant_type"] {
+        case "password":
+            guard let username = form["username"], !username.isEmpty, form["password"] == configuration.password
+            else { return nil }
+            return directory.name(of: username)
+        case "refresh_token":
+            return form["refresh_token"].flatMap { tokens.owner(refresh: $0, nowMicros: nowMicros) }?.username
+        default:
+            return nil
+        }
     }
 }
 
@@ -128,6 +153,7 @@ extension SandboxServer {
             return ErrorBody.oauth(415, "invalid_request", "Content-Type must be application/x-www-form-urlencoded")
         }
         let form = Self.formFields(request.body)
+        let owner: TokenOwner
         switch form["grant_type"] {
         case "password":
             guard let username = form["username"], !username.isEmpty, let password = form["password"] else {
@@ -136,16 +162,20 @@ extension SandboxServer {
             guard password == configuration.password else {
                 return ErrorBody.oauth(400, "invalid_grant", "invalid username or password")
             }
+            // With tenants, a username not listed gets a new empty company of its own.
+            owner = TokenOwner(company: directory.admit(username), username: directory.name(of: username))
         case "refresh_token":
-            guard let refresh = form["refresh_token"], tokens.redeem(refresh: refresh, nowMicros: nowMicros) else {
+            guard let refresh = form["refresh_token"], let previous = tokens.redeem(refresh: refresh, nowMicros: nowMicros)
+            else {
                 return ErrorBody.oauth(400, "invalid_grant", "refresh token is invalid, expired or already used")
             }
+            owner = previous
         case nil:
             return ErrorBody.oauth(400, "invalid_request", "grant_type is required")
         case let other?:
             return ErrorBody.oauth(400, "unsupported_grant_type", "grant_type '\(other)' is not supported")
         }
-        let pair = tokens.issue(nowMicros: nowMicros, accessLifetime: configuration.tokenLifetime,
+        let pair = tokens.issue(to: owner, nowMicros: nowMicros, accessLifetime: configuration.tokenLifetime,
                                 refreshLifetime: configuration.refreshTokenLifetime)
         var w = JSONBytes()
         w.beginObject()
@@ -177,20 +207,18 @@ extension SandboxServer {
 // MARK: - Installer endpoints
 
 extension SandboxServer {
-    private func createInstaller(_ request: IncomingRequest) -> SandboxReply {
+    private func createInstaller(_ request: IncomingRequest, company: Int) -> SandboxReply {
         let parsed: InstallerRequest
         do {
-            parsed = try CreateRequestParser.parse(request.body)
+            parsed = try CreateRequestParser.parse(request.body, catalog: directory[company].catalog)
         } catch {
             return apiError(400, error.message)
         }
-        var record = InstallerGenerator.make(parsed, nowMicros: nowMicros, using: &random)
-        record.encodedPrefix = encoder.encodePrefix(record)
-        store.insert(record)
-        return .json(200, encoder.installerEnvelope(record, usable: record.isUsable(atMicros: nowMicros)))
+        let record = directory.insert(InstallerGenerator.make(parsed, nowMicros: nowMicros, using: &random), into: company)
+        return .json(200, directory[company].encoder.installerEnvelope(record, usable: record.isUsable(atMicros: nowMicros)))
     }
 
-    private func listInstallers(_ request: IncomingRequest) -> SandboxReply {
+    private func listInstallers(_ request: IncomingRequest, company: Int) -> SandboxReply {
         var usable: Bool?
         if let text = request.query["usable"], !text.isEmpty {
             switch text.lowercased() {
@@ -212,19 +240,21 @@ extension SandboxServer {
             guard let key = PageKey(token: token) else { return apiError(400, "pageToken: invalid page token") }
             after = key
         }
-        let page = store.page(usable: usable, pageSize: pageSize, after: after, nowMicros: nowMicros)
-        return .json(200, encoder.listPage(page.items, nextPageToken: page.next?.token ?? "", totalSize: page.totalSize))
+        let page = directory[company].store.page(usable: usable, pageSize: pageSize, after: after, nowMicros: nowMicros)
+        return .json(200, directory[company].encoder.listPage(
+            page.items, nextPageToken: page.next?.token ?? "", totalSize: page.totalSize))
     }
 
-    private func getInstaller(_ uuid: String) -> SandboxReply {
-        guard let record = store.record(uuid: uuid.lowercased()), !record.deleted else {
+    /// Another company's installer, a deleted and an unlisted one are all "not found".
+    private func getInstaller(_ uuid: String, company: Int) -> SandboxReply {
+        guard let record = directory[company].store.record(uuid: uuid.lowercased()), !record.deleted, record.listed else {
             return apiError(404, "installer \(uuid) not found")
         }
-        return .json(200, encoder.installerEnvelope(record, usable: record.isUsable(atMicros: nowMicros)))
+        return .json(200, directory[company].encoder.installerEnvelope(record, usable: record.isUsable(atMicros: nowMicros)))
     }
 
-    private func deleteInstaller(_ uuid: String) -> SandboxReply {
-        guard store.markDeleted(uuid: uuid.lowercased()) else {
+    private func deleteInstaller(_ uuid: String, company: Int) -> SandboxReply {
+        guard directory.markDeleted(uuid: uuid.lowercased(), in: company) else {
             return apiError(404, "installer \(uuid) not found")
         }
         return .json(200, "{}")

@@ -7,6 +7,9 @@ import Synchronization
 /// on loopback, with knobs that inject latency, 202s, rate limits, failures and dropped
 /// connections, and a clock that can be moved forward.
 ///
+/// With ``SandboxConfiguration/tenants`` each username is a company of its own: its tokens
+/// list, get, delete and create only that company's installers.
+///
 /// ```swift
 /// let sandbox = SandboxServer(configuration: SandboxConfiguration(prepopulatedInstallers: 20))
 /// let baseURL = try await sandbox.start()   // serves /oauth/token and /v1/... and /_sandbox/...
@@ -20,8 +23,7 @@ public actor SandboxServer {
     public internal(set) var knobs: SandboxKnobs
 
     var clockOffset: TimeInterval = 0
-    var store: InstallerStore
-    let encoder: WireEncoder
+    var directory: CompanyDirectory
     var tokens = TokenRegistry()
     var accepted = AcceptedAnswers()
     var rateWindow = RateWindow()
@@ -34,20 +36,12 @@ public actor SandboxServer {
     private var runTask: Task<Void, Never>?
     private var baseURL: URL?
 
-    /// Makes a server and generates its pre-populated installers; it listens after ``start()``.
+    /// Makes a server and generates its companies and their pre-populated installers; it listens
+    /// after ``start()``. A tenant listed twice keeps its first entry (``start()`` refuses the list).
     public init(configuration: SandboxConfiguration = SandboxConfiguration()) {
         self.configuration = configuration
         self.knobs = configuration.knobs
-        let encoder = WireEncoder(
-            int64AsStrings: configuration.int64AsStrings,
-            omitDefaultValues: configuration.omitDefaultValues,
-            includeUnknownFields: configuration.includeUnknownFields)
-        self.encoder = encoder
-        var records = InstallerGenerator.prepopulated(
-            count: max(0, configuration.prepopulatedInstallers), seed: configuration.seed,
-            nowMicros: SandboxTime.micros(Date()))
-        for index in records.indices { records[index].encodedPrefix = encoder.encodePrefix(records[index]) }
-        self.store = InstallerStore(records: records)
+        self.directory = CompanyDirectory(configuration: configuration, nowMicros: SandboxTime.micros(Date()))
     }
 
     /// Replaces the clock the 429 rate window reads, so a test can put every request in one
@@ -60,10 +54,12 @@ public actor SandboxServer {
 
     /// Starts listening and returns the base URL (`http://127.0.0.1:PORT`) that serves
     /// `/oauth/token`, `/v1/...` and the control endpoints under `/_sandbox/`.
-    /// - Throws: ``SandboxError`` when the host is not loopback or the port cannot be bound.
+    /// - Throws: ``SandboxError`` when the host is not loopback, the port cannot be bound, or a
+    ///   tenant has no username or is listed twice.
     @discardableResult
     public func start() async throws -> URL {
         guard http == nil else { throw SandboxError.alreadyStarted }
+        try SandboxTenant.validate(configuration.tenants)
         let address = try Self.loopbackAddress(host: configuration.host, port: configuration.port)
         let server = HTTPServer(
             config: HTTPServer.Configuration(address: address, timeout: 600, logger: .disabled),
@@ -127,15 +123,54 @@ public actor SandboxServer {
 
     // MARK: - Inspection
 
-    /// The installers the sandbox holds, ordered by creation time; deleted ones only when asked.
-    public func installers(includeDeleted: Bool = false) -> [SandboxInstaller] {
+    /// The installers the sandbox holds, ordered by creation time, unlisted ones included;
+    /// deleted ones only when asked. `tenant` (any case) gives the installers of the company that
+    /// username logs in to (none for a username not seen yet); `nil` those of every company.
+    public func installers(tenant: String? = nil, includeDeleted: Bool = false) -> [SandboxInstaller] {
         let now = nowMicros
-        return store.records.lazy.filter { includeDeleted || !$0.deleted }.map { $0.snapshot(atMicros: now) }
+        func snapshots(of company: Company) -> [SandboxInstaller] {
+            company.store.records.lazy.filter { includeDeleted || !$0.deleted }
+                .map { $0.snapshot(atMicros: now, catalog: company.catalog, tenant: company.username) }
+        }
+        if let tenant {
+            return directory.index(of: tenant).map { snapshots(of: directory[$0]) } ?? []
+        }
+        let all = directory.companies.flatMap(snapshots(of:))
+        guard directory.companies.count > 1 else { return all }
+        return all.sorted { ($0.createTime, $0.uuid) < ($1.createTime, $1.uuid) }
     }
 
-    /// One installer by uuid, deleted or not.
+    /// One installer by uuid, in whichever company holds it, deleted, unlisted or not.
     public func installer(uuid: String) -> SandboxInstaller? {
-        store.record(uuid: uuid)?.snapshot(atMicros: nowMicros)
+        let uuid = uuid.lowercased()
+        guard let index = directory.index(ofInstaller: uuid) else { return nil }
+        let company = directory[index]
+        return company.store.record(uuid: uuid)?.snapshot(atMicros: nowMicros, catalog: company.catalog,
+                                                          tenant: company.username)
+    }
+
+    /// Makes ESET stop listing an installer (`false`) or list it again (`true`), in whichever
+    /// company holds it. An unlisted installer is neither listed by `GET /v1/installers` nor found
+    /// by `GET` or `DELETE /v1/installers/{uuid}` (404), as if ESET had lost it; listed again, it
+    /// is back unchanged. Returns `false` when no company holds `uuid`.
+    @discardableResult
+    public func setListed(uuid: String, _ listed: Bool) -> Bool {
+        directory.setListed(uuid: uuid.lowercased(), listed)
+    }
+
+    /// The companies: the one shared company without tenants, else every tenant's (listed ones
+    /// in configuration order, then those created at first login).
+    public func companies() -> [SandboxCompany] {
+        directory.companies.map {
+            SandboxCompany(username: $0.username, installers: $0.store.records.count(where: { !$0.deleted }),
+                           catalog: $0.catalog)
+        }
+    }
+
+    /// The device groups and licences of the company `tenant` logs in to (any case), or would get at
+    /// its first login; ``SandboxCatalog/standard`` without tenants.
+    public func catalog(tenant: String) -> SandboxCompanyCatalog {
+        directory.catalog(of: tenant)
     }
 
     /// Every request received on the token endpoint and under `/v1/`, in arrival order.

@@ -1,31 +1,50 @@
 import Foundation
 
-/// Access and refresh tokens issued by the token endpoint, with their expiry by the sandbox clock.
+/// Whom a token was issued to: the company it shows and the username the request log names.
+struct TokenOwner: Sendable, Equatable {
+    /// Index into the ``CompanyDirectory``.
+    var company: Int
+    var username: String
+}
+
+/// Access and refresh tokens issued by the token endpoint, with their expiry by the sandbox
+/// clock and their owner: a refresh keeps the owner, so a token never changes company.
 struct TokenRegistry: Sendable {
-    private var accessTokens: [String: Int64] = [:]
-    private var refreshTokens: [String: Int64] = [:]
+    private struct Grant: Sendable {
+        var expiryMicros: Int64
+        var owner: TokenOwner
+    }
+
+    private var accessTokens: [String: Grant] = [:]
+    private var refreshTokens: [String: Grant] = [:]
     private var random = SystemRandomNumberGenerator()
 
-    /// Issues a new access and refresh token pair.
-    mutating func issue(nowMicros: Int64, accessLifetime: TimeInterval, refreshLifetime: TimeInterval)
-        -> (access: String, refresh: String)
+    /// Issues a new access and refresh token pair for `owner`.
+    mutating func issue(to owner: TokenOwner, nowMicros: Int64, accessLifetime: TimeInterval,
+                        refreshLifetime: TimeInterval) -> (access: String, refresh: String)
     {
         purge(nowMicros: nowMicros)
         let access = "sbx-at-" + random.hexString(count: 48)
         let refresh = "sbx-rt-" + random.hexString(count: 48)
-        accessTokens[access] = nowMicros + Int64(accessLifetime * 1_000_000)
-        refreshTokens[refresh] = nowMicros + Int64(refreshLifetime * 1_000_000)
+        accessTokens[access] = Grant(expiryMicros: nowMicros + Int64(accessLifetime * 1_000_000), owner: owner)
+        refreshTokens[refresh] = Grant(expiryMicros: nowMicros + Int64(refreshLifetime * 1_000_000), owner: owner)
         return (access, refresh)
     }
 
-    func isValid(access token: String, nowMicros: Int64) -> Bool {
-        accessTokens[token].map { $0 > nowMicros } ?? false
+    /// The owner of a valid access token; `nil` when it is unknown or expired.
+    func owner(access token: String, nowMicros: Int64) -> TokenOwner? {
+        accessTokens[token].flatMap { $0.expiryMicros > nowMicros ? $0.owner : nil }
     }
 
-    /// Consumes a refresh token: `true` when it was valid (it is invalid from now on).
-    mutating func redeem(refresh token: String, nowMicros: Int64) -> Bool {
-        guard let expiry = refreshTokens.removeValue(forKey: token) else { return false }
-        return expiry > nowMicros
+    /// The owner of a valid refresh token, without consuming it.
+    func owner(refresh token: String, nowMicros: Int64) -> TokenOwner? {
+        refreshTokens[token].flatMap { $0.expiryMicros > nowMicros ? $0.owner : nil }
+    }
+
+    /// Consumes a refresh token: its owner when it was valid (it is invalid from now on).
+    mutating func redeem(refresh token: String, nowMicros: Int64) -> TokenOwner? {
+        guard let grant = refreshTokens.removeValue(forKey: token) else { return nil }
+        return grant.expiryMicros > nowMicros ? grant.owner : nil
     }
 
     mutating func revokeAll() {
@@ -35,8 +54,8 @@ struct TokenRegistry: Sendable {
 
     private mutating func purge(nowMicros: Int64) {
         guard accessTokens.count + refreshTokens.count > 10_000 else { return }
-        accessTokens = accessTokens.filter { $0.value > nowMicros }
-        refreshTokens = refreshTokens.filter { $0.value > nowMicros }
+        accessTokens = accessTokens.filter { $0.value.expiryMicros > nowMicros }
+        refreshTokens = refreshTokens.filter { $0.value.expiryMicros > nowMicros }
     }
 }
 
@@ -47,6 +66,8 @@ struct AcceptedAnswers: Sendable {
 
     struct Pending: Sendable {
         var fingerprint: Fingerprint
+        /// The company whose token asked; another company's token cannot collect it.
+        var company: Int
         var asked: Int
         var required: Int
         var createdMicros: Int64
@@ -77,18 +98,21 @@ struct AcceptedAnswers: Sendable {
 
     private var pending: [String: Pending] = [:]
 
-    /// Keeps `reply` for `request`, already asked once; returns the `response-id`.
-    mutating func keep(_ reply: SandboxReply, for request: IncomingRequest, required: Int, nowMicros: Int64) -> String {
+    /// Keeps `reply` for `request` of `company`, already asked once; returns the `response-id`.
+    mutating func keep(_ reply: SandboxReply, for request: IncomingRequest, company: Int, required: Int,
+                       nowMicros: Int64) -> String
+    {
         let id = UUID().uuidString.lowercased()
-        pending[id] = Pending(fingerprint: Fingerprint(request), asked: 1, required: required,
+        pending[id] = Pending(fingerprint: Fingerprint(request), company: company, asked: 1, required: required,
                               createdMicros: nowMicros, reply: reply)
         return id
     }
 
-    /// Asks for the answer of `id` once more; the answer is handed out once, then forgotten.
-    mutating func collect(_ id: String, for request: IncomingRequest, nowMicros: Int64) -> Collection {
+    /// Asks for the answer of `id` once more, for `company`; the answer is handed out once, then
+    /// forgotten. Another company's `response-id` is unknown to this one.
+    mutating func collect(_ id: String, for request: IncomingRequest, company: Int, nowMicros: Int64) -> Collection {
         pending = pending.filter { nowMicros - $0.value.createdMicros <= Self.lifetimeMicros }
-        guard var entry = pending[id] else { return .unknown }
+        guard var entry = pending[id], entry.company == company else { return .unknown }
         guard entry.fingerprint == Fingerprint(request) else { return .mismatch }
         if entry.asked < entry.required {
             entry.asked += 1

@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 
-/// An installer as stored by the sandbox. Products follow from the group and the components
-/// (``SandboxCatalog/activatedProducts(groupIndex:componentIds:)``), so they are not stored.
+/// An installer as stored by the sandbox. Group and products follow from the group index, the
+/// components and the catalog of the installer's company
+/// (``SandboxCompanyCatalog/activatedProducts(groupIndex:componentIds:)``), so they are not stored.
 struct InstallerRecord: Sendable {
     var uuid: String
     var displayName: String
@@ -17,18 +18,19 @@ struct InstallerRecord: Sendable {
     var expireMicros: Int64
     var componentIds: [Int64]
     var deleted = false
+    /// `false` while ESET has "lost" it (``SandboxServer/setListed(uuid:_:)``): neither listed nor found.
+    var listed = true
     /// The installer's JSON without its trailing `usable` field and closing brace, encoded once:
     /// pages of a list are built by concatenating these bytes.
     var encodedPrefix: [UInt8] = []
 
-    var activatedProducts: [SandboxActivatedProduct] {
-        SandboxCatalog.activatedProducts(groupIndex: groupIndex, componentIds: componentIds)
-    }
-
     func isUsable(atMicros now: Int64) -> Bool { !deleted && expireMicros > now }
 
-    func snapshot(atMicros now: Int64) -> SandboxInstaller {
-        let group = groupIndex.map { SandboxCatalog.deviceGroups[$0] }
+    /// What a test sees of this installer, with the group and licences of `catalog`.
+    func snapshot(atMicros now: Int64, catalog: SandboxCompanyCatalog = SandboxCatalog.standard,
+                  tenant: String? = nil) -> SandboxInstaller
+    {
+        let group = catalog.group(at: groupIndex)
         return SandboxInstaller(
             uuid: uuid, displayName: displayName, operatingSystemFamilyId: operatingSystemFamilyId,
             preferredLanguageCode: preferredLanguageCode, securityGroupUuid: group?.uuid,
@@ -36,9 +38,9 @@ struct InstallerRecord: Sendable {
             enableCloudScannerFeedback: enableCloudScannerFeedback, enablePuaDetection: enablePuaDetection,
             sendAnonymousDiagnosticData: sendAnonymousDiagnosticData, downloadUrl: downloadUrl,
             createTime: SandboxTime.date(createMicros), expireTime: SandboxTime.date(expireMicros),
-            activatedProducts: activatedProducts,
+            activatedProducts: catalog.activatedProducts(groupIndex: groupIndex, componentIds: componentIds),
             installedComponents: componentIds.compactMap { SandboxCatalog.componentsById[$0] },
-            usable: isUsable(atMicros: now), deleted: deleted)
+            usable: isUsable(atMicros: now), deleted: deleted, tenant: tenant, listed: listed)
     }
 }
 
@@ -48,6 +50,8 @@ struct WireEncoder: Sendable {
     var int64AsStrings: Bool
     var omitDefaultValues: Bool
     var includeUnknownFields: Bool
+    /// The groups and licences installers are encoded with: one encoder per company.
+    var catalog: SandboxCompanyCatalog = SandboxCatalog.standard
 
     /// Encoded `deviceEnrollment`, `activatedProducts` and `installedComponents`, which depend
     /// only on the group and the components: a handful of combinations for 100,000 installers.
@@ -81,13 +85,13 @@ struct WireEncoder: Sendable {
         var w = JSONBytes(continuingObject: [])
         w.key("deviceEnrollment")
         w.beginObject()
-        let group = groupIndex.map { SandboxCatalog.deviceGroups[$0] }
+        let group = catalog.group(at: groupIndex)
         string("securityGroupUuid", group?.uuid ?? "", &w)
         string("groupDisplayName", group?.displayName ?? SandboxCatalog.lostAndFound, &w)
         w.endObject()
         w.key("activatedProducts")
         w.beginArray()
-        for product in SandboxCatalog.activatedProducts(groupIndex: groupIndex, componentIds: componentIds) {
+        for product in catalog.activatedProducts(groupIndex: groupIndex, componentIds: componentIds) {
             w.beginObject()
             w.field("poolUuid", product.poolUuid)
             w.field("poolDisplayName", product.poolDisplayName)

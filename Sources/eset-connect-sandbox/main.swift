@@ -8,10 +8,19 @@ struct SandboxCommand: AsyncParsableCommand {
         commandName: "eset-connect-sandbox",
         abstract: "A local simulator of the ESET Connect token and installer endpoints, on loopback.",
         discussion: """
-            Prints "listening on http://HOST:PORT" as its first line on stdout, then serves
-            POST /oauth/token, /v1/installers... and the control endpoints /_sandbox/knobs,
-            /_sandbox/clock?advance=SECONDS, /_sandbox/installers, /_sandbox/requests until
-            SIGINT or SIGTERM. Any username is accepted with the configured password.
+            Prints "listening on http://HOST:PORT" as its first line on stdout, then
+            serves POST /oauth/token, /v1/installers... and the control endpoints
+            /_sandbox/knobs, /_sandbox/clock?advance=SECONDS,
+            /_sandbox/installers[?tenant=USERNAME], POST /_sandbox/installers/UUID/unlist
+            and .../relist, /_sandbox/companies and /_sandbox/requests until SIGINT or
+            SIGTERM. Any username is accepted with the configured password.
+
+            Without --tenant every username shares one company of --installers
+            installers. With --tenant (repeatable) each listed username is a company of
+            its own, with its own installers, device groups and licences, and sees only
+            those; any other username gets a new empty company of its own. --installers
+            and --tenant cannot be combined: give each tenant its count as USERNAME:N,
+            e.g. --tenant acme@example.com:20 --tenant globex@example.com:5
             """)
 
     @Option(help: "Loopback address to listen on (127.0.0.1, ::1 or localhost).")
@@ -23,10 +32,16 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(help: "Password the token endpoint accepts (any username).")
     var password = "sandbox"
 
-    @Option(name: .customLong("installers"), help: "Number of generated installers present at start.")
-    var installers = 0
+    @Option(name: .customLong("installers"),
+            help: "Number of generated installers present at start, shared by every username (default 0; not with --tenant).")
+    var installers: Int?
 
-    @Option(help: "Seed of the generated installers (same seed, same installers).")
+    @Option(name: .customLong("tenant"),
+            help: ArgumentHelp("A company of its own for USERNAME, with N generated installers (default 0). Repeat for more tenants.",
+                               valueName: "username[:n]"))
+    var tenantArguments: [String] = []
+
+    @Option(help: "Seed of the generated installers (same seed, same installers); with --tenant, mixed with each username.")
     var seed: UInt64 = SandboxConfiguration.defaultSeed
 
     @Option(name: .customLong("latency-ms"), help: "Delay before every answer, in milliseconds.")
@@ -54,7 +69,11 @@ struct SandboxCommand: AsyncParsableCommand {
         guard ["127.0.0.1", "::1", "[::1]", "localhost"].contains(host.lowercased()) || host.hasPrefix("127.") else {
             throw ValidationError("--host must be a loopback address (127.0.0.1, ::1 or localhost); the sandbox never listens on a network, got '\(host)'.")
         }
-        guard installers >= 0 else { throw ValidationError("--installers must be 0 or more.") }
+        guard (installers ?? 0) >= 0 else { throw ValidationError("--installers must be 0 or more.") }
+        let tenants = try parsedTenants()
+        guard installers == nil || tenants.isEmpty else {
+            throw ValidationError("--installers and --tenant cannot be combined: --installers fills the one company every username shares, --tenant gives each username its own; write the count as --tenant USERNAME:N.")
+        }
         guard latencyMilliseconds >= 0 else { throw ValidationError("--latency-ms must be 0 or more.") }
         guard rateLimit.map({ $0 > 0 }) ?? true else { throw ValidationError("--rate-limit must be at least 1.") }
         guard retryAfter.map({ $0 >= 0 }) ?? true else { throw ValidationError("--retry-after must be 0 or more.") }
@@ -62,52 +81,87 @@ struct SandboxCommand: AsyncParsableCommand {
         guard tokenLifetime > 0 else { throw ValidationError("--token-lifetime must be at least 1 second.") }
     }
 
+    /// The `--tenant` values as tenants.
+    /// - Throws: `ValidationError` (a usage error) naming the bad value.
+    func parsedTenants() throws -> [SandboxTenant] {
+        do {
+            let tenants = try tenantArguments.map(SandboxTenant.init(argument:))
+            try SandboxTenant.validate(tenants)
+            return tenants
+        } catch {
+            throw ValidationError("--tenant: \(error.errorDescription ?? String(describing: error))")
+        }
+    }
+
     func run() async throws {
+        // Caught before the port is printed: whoever reads the line may send SIGTERM at once.
+        let termination = await TerminationSignal.caught()
         let sandbox = SandboxServer(configuration: SandboxConfiguration(
-            host: host, port: port, password: password, prepopulatedInstallers: installers, seed: seed,
+            host: host, port: port, password: password, prepopulatedInstallers: installers ?? 0, seed: seed,
             tokenLifetime: TimeInterval(tokenLifetime), int64AsStrings: !int64AsNumbers, keepAlive: keepAlive,
             knobs: SandboxKnobs(
                 latencyMilliseconds: latencyMilliseconds, accepted202Count: accepted202,
-                rateLimitPerSecond: rateLimit, retryAfterSeconds: retryAfter)))
+                rateLimitPerSecond: rateLimit, retryAfterSeconds: retryAfter),
+            tenants: try parsedTenants()))
         let url = try await sandbox.start()
         // Unbuffered: a parent process reads this line from a pipe before it sends anything.
         FileHandle.standardOutput.write(Data("listening on \(url.absoluteString)\n".utf8))
-        let signal = await Self.waitForTermination()
+        let signal = await termination.wait()
         FileHandle.standardError.write(Data("eset-connect-sandbox: received \(signal), stopping\n".utf8))
         await sandbox.stop()
     }
-
-    /// Suspends until SIGINT or SIGTERM arrives; returns its name.
-    static func waitForTermination() async -> String {
-        await withCheckedContinuation { continuation in
-            let once = SignalOnce(continuation)
-            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { once.resume(name) }
-                source.resume()
-                once.keep(source)
-            }
-        }
-    }
 }
 
-/// Resumes a continuation once, from whichever signal comes first, and keeps the signal sources alive.
-private final class SignalOnce: @unchecked Sendable {
+/// SIGINT and SIGTERM, caught from ``caught()`` on (a signal that arrives before ``wait()`` is
+/// kept), so a signal sent right after the "listening" line is never lost.
+private final class TerminationSignal: @unchecked Sendable {
     private let lock = NSLock()
+    private var received: String?
     private var continuation: CheckedContinuation<String, Never>?
     private var sources: [any DispatchSourceSignal] = []
 
-    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+    private init() {}
 
-    func keep(_ source: any DispatchSourceSignal) { lock.withLock { sources.append(source) } }
+    /// Starts catching and returns once both signals are caught. `resume()` registers a source
+    /// asynchronously, and until libdispatch has installed its handler the `SIG_IGN` set here
+    /// discards the signal; the registration handlers say when that is done.
+    static func caught() async -> TerminationSignal {
+        let termination = TerminationSignal()
+        await withCheckedContinuation { (registered: CheckedContinuation<Void, Never>) in
+            let group = DispatchGroup()
+            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { termination.deliver(name) }
+                group.enter()
+                source.setRegistrationHandler { group.leave() }
+                source.resume()
+                termination.sources.append(source)
+            }
+            group.notify(queue: .global()) { registered.resume() }
+        }
+        return termination
+    }
 
-    func resume(_ name: String) {
-        let pending = lock.withLock { () -> CheckedContinuation<String, Never>? in
+    /// Suspends until the first signal has arrived; returns its name.
+    func wait() async -> String {
+        await withCheckedContinuation { continuation in
+            let arrived = lock.withLock { () -> String? in
+                if received == nil { self.continuation = continuation }
+                return received
+            }
+            if let arrived { continuation.resume(returning: arrived) }
+        }
+    }
+
+    private func deliver(_ name: String) {
+        let waiting = lock.withLock { () -> CheckedContinuation<String, Never>? in
+            guard received == nil else { return nil }
+            received = name
             defer { continuation = nil }
             return continuation
         }
-        pending?.resume(returning: name)
+        waiting?.resume(returning: name)
     }
 }
 

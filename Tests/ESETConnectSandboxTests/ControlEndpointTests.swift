@@ -56,34 +56,9 @@ import Testing
 }
 
 @Suite struct SandboxBinaryTests {
-    /// The built `eset-connect-sandbox`, next to the test bundle in the build folder.
-    private func binary() throws -> URL {
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = folder.appendingPathComponent("eset-connect-sandbox")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            folder.deleteLastPathComponent()
-        }
-        return try #require(nil as URL?, "eset-connect-sandbox not built next to \(CommandLine.arguments[0])")
-    }
-
     @Test func printsListeningFirstAndServesUntilSIGTERM() async throws {
-        let process = Process()
-        process.executableURL = try binary()
-        process.arguments = ["--port", "0", "--installers", "3", "--password", "s3cret"]
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, first) = try launchSandboxBinary(["--port", "0", "--installers", "3", "--password", "s3cret"])
         defer { if process.isRunning { process.terminate() } }
-
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = stdout.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let first = String(decoding: line, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
         #expect(first.hasPrefix("listening on http://127.0.0.1:"))
         let url = try #require(URL(string: String(first.dropFirst("listening on ".count))))
 
@@ -100,16 +75,8 @@ import Testing
     }
 
     @Test func refusesANonLoopbackHost() throws {
-        let process = Process()
-        process.executableURL = try binary()
-        process.arguments = ["--host", "0.0.0.0"]
-        let stderr = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = stderr
-        try process.run()
-        process.waitUntilExit()
-        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 64)
+        let (status, message) = try runSandboxBinary(["--host", "0.0.0.0"])
+        #expect(status == 64)
         #expect(message.contains("loopback"))
     }
 }

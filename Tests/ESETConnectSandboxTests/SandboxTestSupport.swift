@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 @testable import ESETConnectSandbox
+import Testing
 
 /// An HTTP answer as a test sees it.
 struct Answer {
@@ -103,4 +104,78 @@ func parseTimestamp(_ text: String) -> Date? {
     if let date = formatter.date(from: text) { return date }
     formatter.formatOptions = [.withInternetDateTime]
     return formatter.date(from: text)
+}
+
+// MARK: - Tenants
+
+extension SandboxClient {
+    /// The answer of a password grant for `username`.
+    func passwordGrant(username: String, password: String = "sandbox") async throws -> Answer {
+        let form = "grant_type=password&username=\(formEncoded(username))&password=\(formEncoded(password))"
+        return try await send("POST", "/oauth/token", body: Data(form.utf8), contentType: "application/x-www-form-urlencoded")
+    }
+
+    /// An access token of `username`.
+    func accessToken(username: String) async throws -> String {
+        let answer = try await passwordGrant(username: username)
+        return try #require(answer.object?["access_token"] as? String, "no token for \(username): \(answer.status)")
+    }
+
+    /// Every installer `token` lists (one page of up to 1000) and the `totalSize` answered.
+    func listAll(token: String) async throws -> (installers: [[String: Any]], totalSize: Int) {
+        let answer = try await send("GET", "/v1/installers", query: ["pageSize": "1000"], token: token)
+        let object = try #require(answer.object, "list answered \(answer.status)")
+        let installers = try #require(object["installers"] as? [[String: Any]])
+        return (installers, Int(object["totalSize"] as? String ?? "") ?? -1)
+    }
+
+    private func formEncoded(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}
+
+/// The built `eset-connect-sandbox`, next to the test bundle in the build folder.
+func sandboxBinary() throws -> URL {
+    var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = folder.appendingPathComponent("eset-connect-sandbox")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        folder.deleteLastPathComponent()
+    }
+    return try #require(nil as URL?, "eset-connect-sandbox not built next to \(CommandLine.arguments[0])")
+}
+
+/// Starts the built binary with `arguments` and reads its first line of stdout (empty when it
+/// closed stdout without one). The caller stops the process.
+func launchSandboxBinary(_ arguments: [String]) throws -> (process: Process, firstLine: String) {
+    let process = Process()
+    process.executableURL = try sandboxBinary()
+    process.arguments = arguments
+    let stdout = Pipe()
+    process.standardOutput = stdout
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    var line = Data()
+    while !line.contains(UInt8(ascii: "\n")) {
+        let chunk = stdout.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        line.append(chunk)
+    }
+    return (process, String(decoding: line, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "")
+}
+
+/// Runs the built binary with `arguments` to its end; its exit status and stderr.
+func runSandboxBinary(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+    let process = Process()
+    process.executableURL = try sandboxBinary()
+    process.arguments = arguments
+    let stderr = Pipe()
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = stderr
+    try process.run()
+    let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, message)
 }
