@@ -31,7 +31,7 @@ struct APIOptions: ParsableArguments {
         if let region, !ESETConnectConfiguration.regions.contains(region) {
             throw ValidationError("'\(region)' is not an ESET region: use \(ESETConnectConfiguration.regions.joined(separator: ", "))")
         }
-        if let name = accountName, !Account.isValidName(name) { throw AccountError.invalidName(name) }
+        if let name = accountName, !Account.isValidName(name) { throw ValidationError(AccountError.invalidName(name).description) }
     }
 
     /// `--account`, else `INSTALLER_LEDGER_ACCOUNT`.
