@@ -9,11 +9,12 @@ extension InstallerLedgerCommand {
             abstract: "Walk through the main job against a simulated ESET Connect, without credentials or network.",
             discussion: """
                 Starts the ESET Connect simulator (the library behind eset-connect-sandbox) on 127.0.0.1 with \
-                a few installers already there, "created elsewhere", and a fresh ledger in a new temporary \
-                folder. Then it runs this very binary, step by step, as you would type it: create, a bulk \
-                create --from a small plan (twice: the second run creates nothing), sync, list, show, \
-                history. Credentials reach each step through its environment only. The folder is removed \
-                at the end unless --keep.
+                two customer companies, each with a few installers already there, "created elsewhere", and a \
+                fresh ledger in a new temporary folder. Then it runs this very binary, step by step, as you \
+                would type it: create, a bulk create --from a small plan (twice: the second run creates \
+                nothing), sync, list, show, history; then a second customer's account, sync --all, and a \
+                reconcile, report, gaps, rotate preview and export over both. Credentials reach each step \
+                through its environment only. The folder is removed at the end unless --keep.
 
                 Examples:
                   installer-ledger demo
@@ -38,12 +39,14 @@ extension InstallerLedgerCommand {
                     if !keep { folder.remove() }
                 }
                 let sandbox = SandboxServer(configuration: SandboxConfiguration(
-                    password: DemoWalkthrough.password, prepopulatedInstallers: DemoWalkthrough.installersElsewhere,
-                    seed: DemoWalkthrough.seed))
+                    password: DemoWalkthrough.password, tenants: DemoWalkthrough.tenants))
                 let url = try await sandbox.start()
                 do {
+                    // The first customer's own device groups, in place of the built-in table's.
+                    let own = await sandbox.catalog(tenant: DemoWalkthrough.username).deviceGroups.map(\.uuid)
+                    let groups = Dictionary(zip(SandboxCatalog.standard.deviceGroups.map(\.uuid), own)) { a, _ in a }
                     let walkthrough = DemoWalkthrough(folder: folder.path, ledgerPath: db ?? folder.path + "/ledger.sqlite",
-                                                      apiURL: url.absoluteString)
+                                                      apiURL: url.absoluteString, groups: groups)
                     try await walkthrough.run()
                 } catch {
                     await sandbox.stop()
@@ -80,10 +83,17 @@ struct DemoStep {
 struct DemoWalkthrough {
     static let password = "sandbox"
     static let username = "demo@example.com"
+    /// The second customer's API user and the variable its account reads the password from.
+    static let secondUsername = "api@globex.example"
+    static let secondPasswordVariable = "GLOBEX_PASSWORD"
     static let installersElsewhere = 6
-    /// With this seed, of the installers created elsewhere one has just expired and three
-    /// expire within 30 days (3, 14 and 24 days): something for `list --expiring-within` and reports.
-    static let seed: UInt64 = 4
+    /// With this seed, of the first customer's installers created elsewhere one has just
+    /// expired and three expire within 30 days (5, 9 and 16 days): something for
+    /// `list --expiring-within` and reports.
+    static let seed: UInt64 = 204
+    /// Two customer companies at the simulated ESET.
+    static let tenants = [SandboxTenant(username: username, installers: installersElsewhere, seed: seed),
+                          SandboxTenant(username: secondUsername, installers: 4)]
 
     static let steps: [DemoStep] = [
         DemoStep("Create one installer; it is recorded as pending before the request is sent", [
@@ -100,8 +110,16 @@ struct DemoWalkthrough {
         DemoStep("What expires within 30 days", ["list", "--expiring-within", "30d"]),
         DemoStep("One installer in full (the download URL is a secret)", ["show", "{installer}"]),
         DemoStep("Its history", ["history", "{installer}"]),
-        DemoStep("Mark what stopped working: expired by the clock, unusable or gone at ESET", ["reconcile"], api: true),
-        DemoStep("The nightly report for cron: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", ["report"], expectedStatus: [0, 1, 2]),
+        DemoStep("A second customer: its own ESET account (the password stays in a variable of its own)", [
+            "account", "add", "globex", "--region", "eu", "--username", secondUsername, "--password-env", secondPasswordVariable]),
+        DemoStep("The first API run made the first customer's account 'default'; give it its customer's name",
+                 ["account", "rename", "default", "acme"]),
+        DemoStep("Every customer at once, each with its own token and rate limit", ["sync", "--all"], api: true),
+        DemoStep("The accounts, with their installers and last sync", ["account", "list"]),
+        DemoStep("The second customer's installers (reads take --account, and name the account)", ["list", "--account", "globex"]),
+        DemoStep("Mark what stopped working, for every customer: expired, unusable or gone at ESET", ["reconcile", "--all"], api: true),
+        DemoStep("The nightly report for cron, over every customer: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", ["report"],
+                 expectedStatus: [0, 1, 2]),
         DemoStep("Which groups and products will have no usable installer in 30 days", ["gaps"]),
         DemoStep("Replace what expires within 30 days, with the same settings (preview)", ["rotate", "--within", "30d", "--dry-run"], api: true),
         DemoStep("CSV for auditors, with a SHA-256 manifest beside it", ["export", "--output", "{dir}/installers.csv"]),
@@ -120,10 +138,17 @@ struct DemoWalkthrough {
     let folder: String
     let ledgerPath: String
     let apiURL: String
+    /// The built-in table's group uuids the steps name, to the first customer's own.
+    var groups: [String: String] = [:]
+
+    /// A step's text with the first customer's group uuids.
+    func ownGroups(_ text: String) -> String {
+        groups.reduce(text) { $0.replacingOccurrences(of: $1.key, with: $1.value) }
+    }
 
     func run() async throws {
         let planPath = folder + "/bulk-plan.csv"
-        guard FileManager.default.createFile(atPath: planPath, contents: Data(Self.plan.utf8)) else {
+        guard FileManager.default.createFile(atPath: planPath, contents: Data(ownGroups(Self.plan).utf8)) else {
             throw CommandFailure(status: .ioError, message: "cannot write the demo plan to \(planPath)")
         }
         let executable = try Self.ownExecutable()
@@ -133,13 +158,14 @@ struct DemoWalkthrough {
         environment["INSTALLER_LEDGER_DB"] = ledgerPath
         environment["ESET_CONNECT_USERNAME"] = Self.username
         environment["ESET_CONNECT_PASSWORD"] = Self.password
+        environment[Self.secondPasswordVariable] = Self.password
 
         var out = StandardOutput()
         try out.write("""
             installer-ledger demo: the main job, against a simulated ESET Connect on this machine.
-              ESET Connect:  \(apiURL) (loopback only; \(Self.installersElsewhere) installers already exist there, created elsewhere)
+              ESET Connect:  \(apiURL) (loopback only; two customers, \(Self.installersElsewhere) and \(Self.tenants[1].installers) installers already there, created elsewhere)
               ledger:        \(ledgerPath) (new)
-              credentials:   given to each step in ESET_CONNECT_USERNAME and ESET_CONNECT_PASSWORD, never on the command line
+              credentials:   given to each step in ESET_CONNECT_USERNAME, ESET_CONNECT_PASSWORD and \(Self.secondPasswordVariable), never on the command line
 
             $ export INSTALLER_LEDGER_DB=\(Self.quoted(ledgerPath))
 
@@ -149,8 +175,8 @@ struct DemoWalkthrough {
         var installer = ""
         for step in Self.steps {
             let arguments = step.arguments.map {
-                $0.replacingOccurrences(of: "{dir}", with: folder).replacingOccurrences(of: "{plan}", with: planPath)
-                    .replacingOccurrences(of: "{installer}", with: installer)
+                ownGroups($0.replacingOccurrences(of: "{dir}", with: folder).replacingOccurrences(of: "{plan}", with: planPath)
+                    .replacingOccurrences(of: "{installer}", with: installer))
             }
             try out.write("# \(step.title)\n")
             if arguments.first == "cat" {

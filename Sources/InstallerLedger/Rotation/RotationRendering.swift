@@ -3,11 +3,14 @@
 public enum RotationRendering {
     /// The plan as a table (`--dry-run`, and before a run on a terminal).
     public static func planTable(_ plan: RotationPlan) -> String {
-        var out = fit("ID", 9) + fit("NAME", 25) + fit("OS", 8) + fit("GROUP", 21) + fit("EXPIRES", 11) + "ACTION\n"
+        // An ACCOUNT column when the plan spans several customers.
+        let accounts = Set(plan.steps.map(\.predecessor.account)).count > 1
+        let acct = { (name: String) in accounts ? fit(name, 13) : "" }
+        var out = acct("ACCOUNT") + fit("ID", 9) + fit("NAME", 25) + fit("OS", 8) + fit("GROUP", 21) + fit("EXPIRES", 11) + "ACTION\n"
         for step in plan.steps {
             let i = step.predecessor.installer
             let group = i.deviceEnrollment.groupDisplayName.isEmpty ? i.deviceEnrollment.securityGroupUuid : i.deviceEnrollment.groupDisplayName
-            out += fit(String(i.uuid.prefix(8)), 9) + fit(i.displayName, 25) + fit(OperatingSystemFamily.word(forId: i.operatingSystemFamilyId), 8)
+            out += acct(step.predecessor.account) + fit(String(i.uuid.prefix(8)), 9) + fit(i.displayName, 25) + fit(OperatingSystemFamily.word(forId: i.operatingSystemFamilyId), 8)
                 + fit(group, 21) + fit(i.expireTime?.dateString ?? "-", 11) + actionText(step.action, deleteOld: plan.deleteOld) + "\n"
         }
         let others = plan.steps.count - plan.creations
