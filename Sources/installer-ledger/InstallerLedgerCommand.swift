@@ -14,11 +14,16 @@ struct InstallerLedgerCommand: AsyncParsableCommand {
             each one with its history so you always know which exist, which still work and which expire soon.
 
             The ledger lives at $INSTALLER_LEDGER_DB, else $XDG_DATA_HOME/installer-ledger/ledger.sqlite, \
-            else ~/.local/share/installer-ledger/ledger.sqlite (override with --db).
+            else ~/.local/share/installer-ledger/ledger.sqlite (override with --db, before or after the \
+            subcommand). Commands that only read never create one.
 
-            Exit codes: 0 success, 64 usage error, 65 bad input data, 69 ESET Connect unavailable, \
-            70 internal error, 74 local I/O error, 75 outcome uncertain (recorded as pending), \
-            77 not allowed; report uses 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+            One ledger keeps many ESET accounts (one per customer company): see 'installer-ledger account \
+            --help'. With one account no account command is needed.
+
+            Exit codes: 0 success, 64 usage error, 65 bad input data, 66 no ledger at that path, 69 ESET \
+            Connect unavailable, 70 internal error, 74 local I/O error (full disk, read-only ledger), 75 outcome \
+            uncertain (recorded as pending) or ledger locked (run again), 77 not allowed; report uses 0 OK, \
+            1 WARNING, 2 CRITICAL, 3 UNKNOWN.
             """,
         version: "0.1.0",
         subcommands: [Import.self, List.self, Show.self, History.self, Create.self, Sync.self, Delete.self,

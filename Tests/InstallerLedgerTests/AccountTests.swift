@@ -219,4 +219,35 @@ import Testing
         #expect(gaps.groupsWatched == 2)
         #expect(try ledger.coverageGaps(at: Self.now.adding(.days(30)), scope: .only(globex)).gaps.isEmpty)
     }
+
+    @Test func theReportIsPerAccountAndOneStaleAccountIsUnknownByName() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("ledger.sqlite")
+        let ledger = try Ledger.open(path: path)
+        let acme = try ledger.addAccount(name: "acme", endpoint: .region("eu"), username: "a@x", passwordSource: .environment("A"), at: Self.now)
+        let globex = try ledger.addAccount(name: "globex", endpoint: .region("us"), username: "g@x", passwordSource: .environment("G"), at: Self.now)
+        let synced = Self.now.subtracting(.hours(2))
+        for (account, prefix) in [(acme, "aaaaaaaa"), (globex, "bbbbbbbb")] {
+            let summary = try ledger.applySync(listed: Self.listing(3, prefix: prefix), account: account, at: synced)
+            try ledger.recordSyncRun(startedAt: synced, finishedAt: synced, summary: summary, error: nil, account: account)
+        }
+        let fresh = ExpiryReporter(ledgerPath: path, format: .json, now: Self.now).run().report
+        #expect(fresh.checks.first { $0.id == "freshness" }?.status == .ok)
+        #expect(fresh.accounts.map(\.account) == ["acme", "globex"] && fresh.namesAccounts)
+        // Two days later only acme syncs: UNKNOWN, naming globex.
+        let later = Self.now.adding(.days(2))
+        try ledger.recordSyncRun(startedAt: later, finishedAt: later, summary: SyncSummary(), error: nil, account: acme)
+        let stale = ExpiryReporter(ledgerPath: path, format: .json, now: later).run().report
+        let freshness = try #require(stale.checks.first { $0.id == "freshness" })
+        #expect(stale.status == .unknown && freshness.status == .unknown)
+        #expect(freshness.message.contains("globex") && !freshness.message.contains("acme"), "\(freshness.message)")
+        // One account's report sees only its installers, and only its freshness.
+        let acmeOnly = ExpiryReporter(ledgerPath: path, format: .json, now: later, accounts: ["acme"]).run().report
+        #expect(acmeOnly.checks.first { $0.id == "freshness" }?.status == .ok)
+        #expect(acmeOnly.counts.usable + acmeOnly.counts.unusable == 3 && acmeOnly.byGroup.allSatisfy { $0.account == "acme" })
+        let text = ReportRendering.text(stale)
+        #expect(text.contains("By account: 2") && text.contains("  total"))
+        let prom = ReportRendering.prometheus(stale)
+        #expect(prom.contains("installer_ledger_account_last_successful_sync_timestamp_seconds{account=\"globex\"}"))
+    }
 }

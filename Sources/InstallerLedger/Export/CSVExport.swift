@@ -44,11 +44,7 @@ extension Ledger {
                 let (sql, args) = LedgerQueries.selectEvents(filter)
                 let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
                 let names = try Self.accountNames(db)
-                while let row = try cursor.next() {
-                    var event = LedgerQueries.decodeEvent(row)
-                    event.account = event.accountID.flatMap { names[$0] } ?? ""
-                    try out.event(event)
-                }
+                while let row = try cursor.next() { try out.event(LedgerQueries.decodeEvent(row, accountNames: names)) }
             }
         }
         return try out.finish()

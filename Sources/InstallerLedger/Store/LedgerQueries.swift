@@ -247,4 +247,11 @@ enum LedgerQueries {
         if row.count > 7 { event.accountID = row[7] }
         return event
     }
+
+    /// An event of `selectEvents` with its account's name.
+    static func decodeEvent(_ row: Row, accountNames names: [Int64: String]) -> LedgerEvent {
+        var event = decodeEvent(row)
+        event.account = event.accountID.flatMap { names[$0] } ?? ""
+        return event
+    }
 }
