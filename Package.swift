@@ -29,6 +29,7 @@ let package = Package(
                 .embedInCode("0003_reports.sql"),
                 .embedInCode("0004_successions.sql"),
                 .embedInCode("0005_accounts.sql"),
+                .embedInCode("0006_readable_views.sql"),
             ]
         ),
         .target(

@@ -7,5 +7,6 @@ public enum LedgerMigrationFiles {
         ("0003_reports", String(decoding: PackageResources._003_reports_sql, as: UTF8.self)),
         ("0004_successions", String(decoding: PackageResources._004_successions_sql, as: UTF8.self)),
         ("0005_accounts", String(decoding: PackageResources._005_accounts_sql, as: UTF8.self)),
+        ("0006_readable_views", String(decoding: PackageResources._006_readable_views_sql, as: UTF8.self)),
     ]
 }

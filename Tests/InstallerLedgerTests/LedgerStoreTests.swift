@@ -8,7 +8,8 @@ import Testing
         let folder = TemporaryFolder()
         let path = folder.file("sub/dir/ledger.sqlite")
         let ledger = try Ledger.open(path: path)
-        #expect(try ledger.appliedMigrations() == ["0001_initial", "0002_pending_creations_and_runs", "0003_reports", "0004_successions", "0005_accounts"])
+        #expect(try ledger.appliedMigrations() == ["0001_initial", "0002_pending_creations_and_runs", "0003_reports", "0004_successions", "0005_accounts",
+                                                     "0006_readable_views"])
         // A new ledger starts without accounts: the first API run or `account add` makes one.
         #expect(try ledger.accounts().isEmpty)
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
@@ -228,5 +229,30 @@ import Testing
         _ = try ledger.record([Sample.received(Sample.installer(uuid: "b-other"))], source: .import, at: now)
         #expect(throws: LedgerError.ambiguousPrefix("b-", candidates: ["b-month", "b-other"])) { try ledger.resolve("b-") }
         #expect(try ledger.resolve("b-month") == "b-month")
+    }
+}
+
+/// The views for people who open the ledger in sqlite3, Datasette or DB Browser.
+@Suite struct ReadableViewTests {
+    @Test func installersReadableHasRFC3339TimesWordsProductsAndNoDownloadURL() throws {
+        let ledger = try Ledger.inMemory()
+        let i = Sample.installer(uuid: "0b7f3c1e-5a2d-4c8e-9f10-2a3b4c5d6e7f", name: "Vienna PCs", os: 3,
+                                 created: "2026-09-01T08:00:00Z", products: [Sample.entry, Sample.complete])
+        _ = try ledger.record([Sample.received(i)], source: .import, at: Sample.now)
+        try ledger.dbWriter.read { db in
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT * FROM installers_readable"))
+            #expect(row["uuid"] as String == i.uuid && row["account"] as String == "default")
+            #expect(row["os"] as String == "macos" && row["create_time"] as String == "2026-09-01T08:00:00Z")
+            #expect(row["expire_time"] as String == "2027-03-01T08:00:00Z")
+            #expect(row["products"] as String == "ESET PROTECT Entry; ESET PROTECT Complete")
+            #expect(row["component_ids"] as String == "13; 27" && row["status"] as String == "usable")
+            #expect(!row.columnNames.contains { $0.contains("download") })
+            #expect(!row.databaseValues.contains { ($0.storage.value as? String)?.contains("secret-part") == true })
+            let event = try #require(try Row.fetchOne(db, sql: "SELECT * FROM events_readable"))
+            #expect(event["kind"] as String == "recorded" && event["at"] as String == "2026-11-29T12:00:00Z")
+            #expect(event["account"] as String == "default")
+            let account = try #require(try Row.fetchOne(db, sql: "SELECT * FROM accounts_readable"))
+            #expect(account["name"] as String == "default" && account["installers"] as Int == 1)
+        }
     }
 }

@@ -82,6 +82,12 @@ import LedgerMigrations
                 if tables.contains("report_runs") {
                     try db.execute(sql: "INSERT INTO report_runs (format, generated_at, window_start, status, counts) VALUES ('text', 5, 1, 'warning', '{\"warning\": 1}')")
                 }
+                if tables.contains("accounts") {
+                    // Since 0005 every writer names the account of its rows.
+                    for table in ["pending_creations", "runs", "report_runs"] {
+                        try db.execute(sql: "UPDATE \(table) SET account_id = 1 WHERE account_id IS NULL")
+                    }
+                }
                 if tables.contains("successions") {
                     try db.execute(sql: "INSERT INTO successions (predecessor_uuid, successor_uuid, linked_at, source, creation_local_id, handed_over_at) VALUES (?, ?, 4, 'rotate', 'c0ffee00-0000-4000-8000-000000000001', NULL)",
                                    arguments: [uuid, successor])
