@@ -129,6 +129,13 @@ import Testing
             try ledger.accountForRun(named: nil, credentials: run, at: Self.now)
         }
         #expect(try ledger.accountForRun(named: "acme", credentials: RunCredentials(environment: env), at: Self.now).name == "acme")
+        // Named, the account's stored identity is the run's: a stray ESET_CONNECT_USERNAME is not mixed in.
+        let named = try ledger.accountForRun(named: "acme", credentials: RunCredentials(username: "stray@example.com", environment: env),
+                                             at: Self.now)
+        #expect(named.username == "api@acme.example")
+        #expect(try ESETConnectConfiguration(account: named, credentials: RunCredentials(username: "stray@example.com",
+                                                                                         environment: ["ACME_PASSWORD": "p"])).username
+                == "api@acme.example")
         #expect(throws: AccountError.unknown("nope", known: ["acme", "default"])) {
             try ledger.accountForRun(named: "nope", credentials: run, at: Self.now)
         }

@@ -58,6 +58,7 @@ extension Ledger {
         try dbWriter.write { db in
             var account: Account
             if let name {
+                // Named: its stored identity is the run's, whatever else the environment says.
                 account = try Self.account(db, named: name)
             } else {
                 let all = try Self.fetchAccounts(db)
@@ -76,11 +77,11 @@ extension Ledger {
                         at: now)
                 case 1:
                     account = active[0]
+                    try Self.check(account, against: credentials)
                 default:
                     throw AccountError.ambiguous(known: active.map(\.name))
                 }
             }
-            try Self.check(account, against: credentials)
             // An upgraded ledger's `default` learns its identity from its first API run.
             var filled = account
             if filled.username == nil {
