@@ -11,7 +11,8 @@ struct APIOptions: ParsableArguments {
         valueName: "name"))
     var account: String?
 
-    @Option(help: ArgumentHelp("ESET region: eu, de, us, jpn or ca (env ESET_CONNECT_REGION; default eu).", valueName: "region"))
+    @Option(help: ArgumentHelp("ESET region: eu, de, us, jpn or ca (env ESET_CONNECT_REGION; default eu).", valueName: "region"),
+            completion: ValueParsing.regions)
     var region: String?
 
     @Option(name: .customLong("api-url"), help: ArgumentHelp(
@@ -20,7 +21,8 @@ struct APIOptions: ParsableArguments {
     var apiURL: String?
 
     @Option(name: .customLong("password-file"), help: ArgumentHelp(
-        "Read the password from this file (mode 0600) instead of the account's source or ESET_CONNECT_PASSWORD.", valueName: "path"))
+        "Read the password from this file (mode 0600) instead of the account's source or ESET_CONNECT_PASSWORD.", valueName: "path"),
+            completion: .file())
     var passwordFile: String?
 
     @Option(name: .customLong("rate-limit"), help: ArgumentHelp("Requests per second to allow, per account (default 10, ESET's limit).", valueName: "n"))

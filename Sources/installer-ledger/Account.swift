@@ -27,7 +27,7 @@ extension InstallerLedgerCommand {
 
 /// The identity and password source options of `account add` and `account update`.
 struct AccountIdentityOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("ESET region: eu, de, us, jpn or ca.", valueName: "region"))
+    @Option(help: ArgumentHelp("ESET region: eu, de, us, jpn or ca.", valueName: "region"), completion: ValueParsing.regions)
     var region: String?
 
     @Option(name: .customLong("api-url"), help: ArgumentHelp(
@@ -42,7 +42,8 @@ struct AccountIdentityOptions: ParsableArguments {
     var passwordEnv: String?
 
     @Option(name: .customLong("password-file"), help: ArgumentHelp(
-        "Read the password from this file at each run (mode 0600; refused when group- or world-readable).", valueName: "path"))
+        "Read the password from this file at each run (mode 0600; refused when group- or world-readable).", valueName: "path"),
+            completion: .file())
     var passwordFile: String?
 
     func validate() throws {
@@ -124,17 +125,16 @@ extension InstallerLedgerCommand.AccountCommand {
             abstract: "List the accounts with their installers by status and last successful sync.")
 
         @OptionGroup var global: GlobalOptions
-        @Option(help: ArgumentHelp("table, json, ndjson or csv.", valueName: "format"))
-        var format = "table"
-
-        func validate() throws { _ = try ValueParsing.choice(format, OutputFormat.self, what: "format") }
+        @Option(help: ArgumentHelp("table, json, ndjson or csv.", valueName: "format"), completion: ValueParsing.values(OutputFormat.self),
+                transform: ValueParsing.choiceOf(OutputFormat.self, what: "format"))
+        var format: OutputFormat = .table
 
         func run() async throws {
             try await withExitCodes {
                 let ledger = try global.openExistingLedger()
                 let summaries = try ledger.accountSummaries()
                 var out = StandardOutput()
-                try out.write(AccountRendering.list(summaries, format: OutputFormat(rawValue: format.lowercased()) ?? .table))
+                try out.write(AccountRendering.list(summaries, format: format))
                 try out.flush()
             }
         }
@@ -146,7 +146,7 @@ extension InstallerLedgerCommand.AccountCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: ArgumentHelp("The account's name.", valueName: "name"), transform: accountName)
         var name: String
-        @Option(help: ArgumentHelp("table or json.", valueName: "format"))
+        @Option(help: ArgumentHelp("table or json.", valueName: "format"), completion: .list(["table", "json"]))
         var format = "table"
 
         func validate() throws {

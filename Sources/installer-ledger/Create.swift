@@ -74,13 +74,15 @@ extension InstallerLedgerCommand {
             valueName: "id"))
         var components: [Int64] = []
 
-        @Option(help: ArgumentHelp("Create one installer per line of this CSV or NDJSON plan (- for stdin); see the description above.", valueName: "file"))
+        @Option(help: ArgumentHelp("Create one installer per line of this CSV or NDJSON plan (- for stdin); see the description above.", valueName: "file"),
+                completion: .file(extensions: ["csv", "ndjson", "jsonl"]))
         var from: String?
 
         @Option(help: ArgumentHelp("With --from: creations in flight at once, 1 to 16.", valueName: "n"))
         var concurrency: Int = 4
 
-        @Option(help: ArgumentHelp("With --from: text, or ndjson (one JSON object per line, for scripts).", valueName: "format"))
+        @Option(help: ArgumentHelp("With --from: text, or ndjson (one JSON object per line, for scripts).", valueName: "format"),
+                completion: .list(["text", "ndjson"]))
         var format: String = "text"
 
         var request: CreateInstallerRequest {

@@ -39,11 +39,12 @@ extension InstallerLedgerCommand {
         @OptionGroup var accounts: ReadScopeOptions
         @OptionGroup var clock: ClockOptions
 
-        @Option(help: ArgumentHelp("installers, products or events.", valueName: "table"))
-        var table: String = "installers"
+        @Option(help: ArgumentHelp("installers, products or events.", valueName: "table"), completion: ValueParsing.values(ExportTable.self),
+                transform: ValueParsing.choiceOf(ExportTable.self, what: "table"))
+        var table: ExportTable = .installers
 
         @Option(help: ArgumentHelp("Write to this file (atomically, with FILE.sha256 beside it) instead of standard output.",
-                                   valueName: "file"))
+                                   valueName: "file"), completion: .file())
         var output: String?
 
         @Option(help: ArgumentHelp("Created (events: happened) at or after this date.", valueName: "date"),
@@ -69,14 +70,13 @@ extension InstallerLedgerCommand {
         var excel = false
 
         func validate() throws {
-            _ = try ValueParsing.choice(table, ExportTable.self, what: "table")
             if let since, let until, until <= since { throw ValidationError("--until must be later than --since") }
             if output?.isEmpty == true { throw ValidationError("--output needs a file name") }
         }
 
         var options: ExportOptions {
             var o = ExportOptions()
-            o.table = ExportTable(rawValue: table.lowercased())!
+            o.table = table
             (o.since, o.until, o.asOf) = (since, until, asOf)
             o.includeDownloadUrls = includeDownloadUrls
             o.neutralisesFormulas = !raw

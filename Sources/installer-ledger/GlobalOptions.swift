@@ -7,7 +7,7 @@ import Logging
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "The ledger file (env INSTALLER_LEDGER_DB; default $XDG_DATA_HOME/installer-ledger/ledger.sqlite).",
-        valueName: "path"))
+        valueName: "path"), completion: .file())
     var db: String?
 
     @Flag(name: .shortAndLong, help: "Log what happens to stderr (secrets are never logged).")
@@ -130,4 +130,23 @@ struct ReadScopeOptions: ParsableArguments {
         if names.count > 1 { return true }
         return try names.isEmpty && ledger.accounts().filter { $0.archivedAt == nil }.count > 1
     }
+}
+
+// MARK: - Choices, typed and completed
+
+extension ValueParsing {
+    /// A transform for one of an enum's values (case-insensitive), refused with what is accepted.
+    static func choiceOf<T: RawRepresentable & CaseIterable & Sendable>(_: T.Type, what: String)
+        -> @Sendable (String) throws -> T where T.RawValue == String
+    {
+        { text in try choice(text, T.self, what: what) }
+    }
+
+    /// Shell completion listing an enum's values.
+    static func values<T: RawRepresentable & CaseIterable>(_: T.Type) -> CompletionKind where T.RawValue == String {
+        .list(T.allCases.map(\.rawValue))
+    }
+
+    /// ESET's regions, for completion.
+    static let regions = CompletionKind.list(ESETConnectConfiguration.regions)
 }

@@ -27,18 +27,18 @@ extension InstallerLedgerCommand {
         @Option(help: ArgumentHelp("Events before this date.", valueName: "date"), transform: ValueParsing.date)
         var until: Timestamp?
 
-        @Option(help: ArgumentHelp("Only events of this kind (repeatable).", valueName: "kind"))
-        var kind: [String] = []
+        @Option(help: ArgumentHelp("Only events of this kind (repeatable).", valueName: "kind"), completion: ValueParsing.values(EventKind.self),
+                transform: ValueParsing.choiceOf(EventKind.self, what: "event kind"))
+        var kind: [EventKind] = []
 
         @Option(help: ArgumentHelp("Show at most this many.", valueName: "n"))
         var limit: Int?
 
-        @Option(help: ArgumentHelp("table, json, ndjson or csv.", valueName: "format"))
-        var format: String = "table"
+        @Option(help: ArgumentHelp("table, json, ndjson or csv.", valueName: "format"), completion: ValueParsing.values(OutputFormat.self),
+                transform: ValueParsing.choiceOf(OutputFormat.self, what: "format"))
+        var format: OutputFormat = .table
 
         func validate() throws {
-            _ = try ValueParsing.choice(format, OutputFormat.self, what: "format")
-            for k in kind { _ = try ValueParsing.choice(k, EventKind.self, what: "event kind") }
             if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") }
         }
 
@@ -50,9 +50,9 @@ extension InstallerLedgerCommand {
                 if let id { filter.installerUuid = try ledger.resolve(id) }
                 filter.since = since
                 filter.until = until
-                filter.kinds = Set(kind.compactMap { EventKind(rawValue: $0.lowercased()) })
+                filter.kinds = Set(kind)
                 filter.limit = limit
-                var renderer = EventListRenderer(format: OutputFormat(rawValue: format.lowercased())!,
+                var renderer = EventListRenderer(format: format,
                                                  showsAccount: try accounts.showsAccount(ledger))
                 try StandardOutput.stream(&renderer) { emit in
                     var batch = [LedgerEvent]()

@@ -25,7 +25,7 @@ extension InstallerLedgerCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var clock: ClockOptions
 
-        @Argument(help: ArgumentHelp("Files of saved answers ('-' for standard input).", valueName: "file"))
+        @Argument(help: ArgumentHelp("Files of saved answers ('-' for standard input).", valueName: "file"), completion: .file())
         var files: [String] = []
 
         @Option(help: ArgumentHelp(

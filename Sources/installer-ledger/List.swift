@@ -3,7 +3,8 @@ import InstallerLedger
 
 /// The selection options shared by `list` and, later, other commands that pick installers.
 struct InstallerFilterOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("usable, unusable, deleted, pending or all.", valueName: "status"))
+    @Option(help: ArgumentHelp("usable, unusable, deleted, pending or all.", valueName: "status"),
+            completion: .list(InstallerStatus.allCases.map(\.rawValue) + ["pending", "all"]))
     var status: String = "all"
 
     @Option(name: .customLong("expiring-within"), help: ArgumentHelp(
@@ -14,7 +15,8 @@ struct InstallerFilterOptions: ParsableArguments {
     @Flag(help: "Installers whose expiry has passed.")
     var expired = false
 
-    @Option(help: ArgumentHelp("windows, macos or linux.", valueName: "os"), transform: ValueParsing.os)
+    @Option(help: ArgumentHelp("windows, macos or linux.", valueName: "os"), completion: .list(["windows", "macos", "linux"]),
+            transform: ValueParsing.os)
     var os: OperatingSystemFamily?
 
     @Option(help: ArgumentHelp("A security group uuid or a device group name (case-insensitive).", valueName: "uuid-or-name"))
@@ -38,7 +40,8 @@ struct InstallerFilterOptions: ParsableArguments {
     var name: String?
 
     @Option(help: ArgumentHelp(
-        "created, expires or name (default: expires with --expiring-within/--expired, else created).", valueName: "order"))
+        "created, expires or name (default: expires with --expiring-within/--expired, else created).", valueName: "order"),
+            completion: ValueParsing.values(InstallerSort.self))
     var sort: String?
 
     @Option(help: ArgumentHelp("Show at most this many.", valueName: "n"))
@@ -121,17 +124,13 @@ extension InstallerLedgerCommand {
             valueName: "date"), transform: ValueParsing.asOf)
         var asOf: Timestamp?
 
-        @Option(help: ArgumentHelp("table, json, ndjson or csv.", valueName: "format"))
-        var format: String = "table"
-
-        func validate() throws {
-            _ = try ValueParsing.choice(format, OutputFormat.self, what: "format")
-        }
+        @Option(help: ArgumentHelp("table, json, ndjson or csv.", valueName: "format"), completion: ValueParsing.values(OutputFormat.self),
+                transform: ValueParsing.choiceOf(OutputFormat.self, what: "format"))
+        var format: OutputFormat = .table
 
         func run() async throws {
             try await withExitCodes {
                 let ledger = try global.openExistingLedger()
-                let format = OutputFormat(rawValue: format.lowercased())!
                 var filter = selection.filter
                 filter.scope = try accounts.scope(ledger)
                 if selection.isPending {

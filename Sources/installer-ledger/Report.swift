@@ -44,10 +44,13 @@ extension InstallerLedgerCommand {
                 transform: ValueParsing.duration)
         var maxSyncAge: LedgerDuration = .hours(26)
 
-        @Option(help: ArgumentHelp("text, json, csv, markdown or prometheus.", valueName: "format"))
-        var format: String = "text"
+        @Option(help: ArgumentHelp("text, json, csv, markdown or prometheus.", valueName: "format"),
+                completion: ValueParsing.values(ReportFormat.self),
+                transform: ValueParsing.choiceOf(ReportFormat.self, what: "report format"))
+        var format: ReportFormat = .text
 
-        @Option(help: ArgumentHelp("Write the report to this file atomically (temporary file + rename).", valueName: "file"))
+        @Option(help: ArgumentHelp("Write the report to this file atomically (temporary file + rename).", valueName: "file"),
+                completion: .file())
         var output: String?
 
         @Flag(help: "Print nothing when the result is OK (cron mails only when there is something to do).")
@@ -56,7 +59,6 @@ extension InstallerLedgerCommand {
         @OptionGroup var clock: ClockOptions
 
         func validate() throws {
-            _ = try ValueParsing.choice(format, ReportFormat.self, what: "report format")
             guard critical.nanoseconds <= warn.nanoseconds else {
                 throw ValidationError("--critical (\(critical)) must not be longer than --warn (\(warn))")
             }
@@ -64,7 +66,7 @@ extension InstallerLedgerCommand {
 
         func run() async throws {
             try await withExitCodes {
-                let chosen = ReportFormat(rawValue: format.lowercased())!
+                let chosen = format
                 let thresholds = ReportThresholds(warn: warn, critical: critical, maxSyncAge: maxSyncAge)
                 let outcome = ExpiryReporter(ledgerPath: global.ledgerPath, thresholds: thresholds, format: chosen,
                                              now: clock.current, accounts: accounts.names).run()

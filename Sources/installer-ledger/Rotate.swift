@@ -44,12 +44,15 @@ extension InstallerLedgerCommand {
         @Option(help: ArgumentHelp("Only installers whose display name contains this text (case-insensitive).", valueName: "text"))
         var name: String?
 
-        @Option(help: ArgumentHelp("Write old uuid, new uuid, new download URL and expiry here (mode 0600).", valueName: "file"))
+        @Option(help: ArgumentHelp("Write old uuid, new uuid, new download URL and expiry here (mode 0600).", valueName: "file"),
+                completion: .file())
         var output: String?
 
         @Option(name: .customLong("output-format"), help: ArgumentHelp(
-            "csv or json (default: json for a .json file, else csv).", valueName: "format"))
-        var outputFormat: String?
+            "csv or json (default: json for a .json file, else csv).", valueName: "format"),
+                completion: ValueParsing.values(HandOverFormat.self),
+                transform: ValueParsing.choiceOf(HandOverFormat.self, what: "hand-over format"))
+        var outputFormat: HandOverFormat?
 
         @Flag(name: .customLong("dry-run"), help: "Show the plan; create, link and write nothing.")
         var dryRun = false
@@ -61,7 +64,6 @@ extension InstallerLedgerCommand {
         var yes = false
 
         func validate() throws {
-            if let outputFormat { _ = try ValueParsing.choice(outputFormat, HandOverFormat.self, what: "hand-over format") }
             if outputFormat != nil, output == nil { throw ValidationError("--output-format needs --output FILE") }
         }
 
@@ -118,7 +120,7 @@ extension InstallerLedgerCommand {
         func writeHandOver(_ ledger: Ledger, _ selection: RotationSelection, to path: String, now: Timestamp,
                            out: inout StandardOutput) throws {
             let entries = try ledger.pendingHandOver(selection)
-            let format = outputFormat.flatMap { HandOverFormat(rawValue: $0.lowercased()) } ?? HandOverFormat(path: path)
+            let format = outputFormat ?? HandOverFormat(path: path)
             // An interrupt must not leave a temporary file full of download URLs behind.
             InterruptCleanup.install()
             try HandOverFile.write(entries, to: path, format: format, willCreate: InterruptCleanup.remember)

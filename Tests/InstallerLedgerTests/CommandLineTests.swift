@@ -160,3 +160,29 @@ import Testing
         #expect(ProgressLine.erase(width: 5, escapes: true) == "\r\u{1B}[K")
     }
 }
+
+/// Shell completions complete values and file names.
+@Suite struct CompletionTests {
+    @Test func completionsListValuesAndFiles() throws {
+        let fish = try runProduct("installer-ledger", ["--generate-completion-script", "fish"])
+        #expect(fish.status == 0)
+        let lines = fish.stdout.split(separator: "\n")
+        func line(_ command: String, _ option: String) -> String {
+            lines.first { $0.contains("\"installer-ledger \(command)\"") && $0.contains("-l '\(option)'") }.map(String.init) ?? ""
+        }
+        #expect(line("list", "format").contains("'table json ndjson csv'"))
+        #expect(line("list", "status").contains("usable unusable deleted pending all"))
+        #expect(line("list", "os").contains("windows macos linux"))
+        #expect(line("export", "table").contains("'installers products events'"))
+        #expect(line("history", "kind").contains("recorded changed became_unusable deleted superseded pending resolved restored conflict"))
+        #expect(line("sync", "region").contains("'eu de us jpn ca'"))
+        #expect(line("report", "format").contains("text json csv markdown prometheus"))
+        for (command, option) in [("list", "db"), ("export", "output"), ("create", "from"), ("sync", "password-file")] {
+            #expect(line(command, option).hasSuffix("-rF") || line(command, option).contains("__fish_complete"), "\(command) --\(option)")
+        }
+        for shell in ["bash", "zsh"] {
+            let script = try runProduct("installer-ledger", ["--generate-completion-script", shell])
+            #expect(script.status == 0 && script.stdout.contains("installers") && script.stdout.contains("prometheus"), "\(shell)")
+        }
+    }
+}
