@@ -15,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
+        // SHA-256 for migration checksums, plan keys and export manifests: 1.5 GB/s against
+        // the hand-written one's 147 MB/s (BoringSSL's assembly), same digests.
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     ],
     targets: [
         // The SQL files are the only source of truth of the schema; they are compiled
@@ -40,6 +43,7 @@ let package = Package(
                 // SQLite's C API, for the bulk statements of import and sync.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
