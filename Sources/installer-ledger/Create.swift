@@ -145,8 +145,8 @@ extension InstallerLedgerCommand {
                 parts.append((plan.lines(for: name), account, try api.client(for: account)))
             }
             let stop = BulkCreation.Stop()
-            let interrupt = InterruptHandler { stop.request() }
-            defer { interrupt.cancel() }
+            Interrupts.stopOnFirstInterrupt { stop.request() }
+            defer { Interrupts.endStopping() }
             var renderer = BulkRendering(ndjson: format.lowercased() == "ndjson", total: plan.lines.count,
                                          progress: isatty(2) == 1)
             renderer.drawBar()

@@ -33,11 +33,13 @@ extension InstallerLedgerCommand {
                     throw CommandFailure(status: .usage, message: "\(db) exists: the demo needs a new ledger file, give another --db or none")
                 }
                 let folder = try DemoFolder()
-                let interrupt = DemoInterrupt(folder: keep ? nil : folder)
-                defer {
-                    interrupt.cancel()
-                    if !keep { folder.remove() }
+                // Ctrl-C removes the folder before quitting (the steps die with it).
+                let kept = keep
+                Interrupts.onInterrupt {
+                    if !kept { folder.remove() }
+                    StandardError.write("\ndemo: interrupted\(kept ? "" : "; removed \(folder.path)")\n")
                 }
+                defer { if !keep { folder.remove() } }
                 let sandbox = SandboxServer(configuration: SandboxConfiguration(
                     password: DemoWalkthrough.password, tenants: DemoWalkthrough.tenants))
                 let url = try await sandbox.start()
@@ -273,25 +275,4 @@ final class DemoFolder: Sendable {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// Ctrl-C during the demo removes its folder before quitting (the steps die with it).
-final class DemoInterrupt: @unchecked Sendable {
-    private let source: any DispatchSourceSignal
-
-    init(folder: DemoFolder?) {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler {
-            folder?.remove()
-            StandardError.write("\ndemo: interrupted\(folder.map { "; removed \($0.path)" } ?? "")\n")
-            exit(130)
-        }
-        source.resume()
-    }
-
-    func cancel() {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
-    }
 }

@@ -93,9 +93,8 @@ extension InstallerLedgerCommand {
                     _ = try ledger.exportCSV(options) { chunk in try StandardOutput.writeAll(chunk) }
                     return
                 }
-                InterruptCleanup.install()
                 let summary = try ledger.exportCSV(options, toFile: output, generatedAt: clock.current,
-                                                   onTemporaryFile: InterruptCleanup.remember)
+                                                   onTemporaryFile: Interrupts.removeOnInterrupt)
                 print("\(summary.rows) rows written to \(output) (sha256 \(summary.sha256), manifest \(output).sha256)")
             }
         }

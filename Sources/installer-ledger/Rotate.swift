@@ -122,8 +122,7 @@ extension InstallerLedgerCommand {
             let entries = try ledger.pendingHandOver(selection)
             let format = outputFormat ?? HandOverFormat(path: path)
             // An interrupt must not leave a temporary file full of download URLs behind.
-            InterruptCleanup.install()
-            try HandOverFile.write(entries, to: path, format: format, willCreate: InterruptCleanup.remember)
+            try HandOverFile.write(entries, to: path, format: format, willCreate: Interrupts.removeOnInterrupt)
             try ledger.markHandedOver(predecessors: entries.map(\.predecessor.uuid), at: now)
             try out.write("hand-over: \(entries.count) replacement(s) written to \(path)\n")
         }
