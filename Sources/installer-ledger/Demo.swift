@@ -36,6 +36,8 @@ extension InstallerLedgerCommand {
                 // Ctrl-C removes the folder before quitting (the steps die with it).
                 let kept = keep
                 Interrupts.onInterrupt {
+                    // The step running now goes first: it would make the folder again.
+                    DemoWalkthrough.stopRunningStep()
                     if !kept { folder.remove() }
                     StandardError.write("\ndemo: interrupted\(kept ? "" : "; removed \(folder.path)")\n")
                 }
@@ -194,7 +196,14 @@ struct DemoWalkthrough {
             if step.api { argv.insert(contentsOf: ["--api-url", apiURL], at: 1) }
             try out.write("$ installer-ledger " + argv.map(Self.quoted).joined(separator: " ") + "\n")
             try out.flush()
-            let (status, output) = try await Self.runChild(executable, argv, environment: environment)
+            let (status, output): (Int32, String)
+            do {
+                (status, output) = try await Self.runChild(executable, argv, environment: environment)
+            } catch {
+                Self.awaitInterruptIfStopping()
+                throw error
+            }
+            if !step.expectedStatus.contains(status) { Self.awaitInterruptIfStopping() }
             try out.write(output)
             if !output.isEmpty && !output.hasSuffix("\n") { try out.write("\n") }
             try out.write("\n")
@@ -226,6 +235,30 @@ struct DemoWalkthrough {
         throw CommandFailure(status: .internalError, message: "cannot find this program's own executable to run the demo steps")
     }
 
+    /// The step's process while it runs, so that Ctrl-C can end it before the folder goes.
+    nonisolated(unsafe) static var running: Process?
+    /// Set by Ctrl-C: no further step starts.
+    nonisolated(unsafe) static var interrupted = false
+    static let runningLock = NSLock()
+
+    /// After Ctrl-C a step ends early: wait for the signal's default action, which the
+    /// handler raises once the folder is gone, instead of reporting a failed step.
+    static func awaitInterruptIfStopping() {
+        guard runningLock.withLock({ interrupted }) else { return }
+        while true { pause() }
+    }
+
+    /// Ends the step that is running, if any, waits for it, and lets no other start.
+    static func stopRunningStep() {
+        let current: Process? = runningLock.withLock {
+            interrupted = true
+            return running
+        }
+        guard let process = current, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
     /// Runs a step off the Swift concurrency pool (the simulator keeps answering on it), with
     /// stdout and stderr in one pipe so the output reads as on a terminal.
     static func runChild(_ executable: String, _ arguments: [String], environment: [String: String]) async throws -> (Int32, String) {
@@ -240,7 +273,11 @@ struct DemoWalkthrough {
                 process.standardError = pipe
                 process.standardInput = FileHandle.nullDevice
                 do {
-                    try process.run()
+                    try runningLock.withLock {
+                        guard !interrupted else { throw CommandFailure(status: .internalError, message: "interrupted") }
+                        try process.run()
+                        running = process
+                    }
                 } catch {
                     continuation.resume(throwing: CommandFailure(status: .internalError, message: "cannot run \(executable): \(error)"))
                     return
