@@ -167,6 +167,9 @@ final class CommandLineSandbox: @unchecked Sendable {
         #expect(sync.status == 0, "\(sync.stderr)")
         #expect(sync.stdout == "4 listed: 3 new, 0 changed, 1 unchanged, 0 deleted, 0 pending resolved\n")
         #expect(sync.stderr.contains("request"))  // the debug log was on
+        // reconcile makes its client first: logging is set up at start, so -v reaches it too.
+        let reconcile = try await s.run(["reconcile", "-v"])
+        #expect(reconcile.status == 0 && reconcile.stderr.contains("path=/v1/installers"), "\(reconcile.stderr)")
         #expect(try ledger.installers(matching: InstallerFilter(), at: .now()).count == 4)
         #expect(try ledger.lastSuccessfulRun(kinds: ["sync"]) != nil)
 
