@@ -71,6 +71,15 @@ enum ValueParsing {
         return d
     }
 
+    /// A duration, or `off`.
+    static func durationOrOff(_ text: String) throws -> LedgerDuration? {
+        if text.lowercased() == "off" { return nil }
+        guard let d = LedgerDuration(parsing: text) else {
+            throw ValidationError("'\(text)' is not a duration: use \(LedgerDuration.accepted), or off")
+        }
+        return d
+    }
+
     static func date(_ text: String) throws -> Timestamp {
         do {
             return try Timestamp(commandLine: text)

@@ -42,6 +42,12 @@ struct InstallerLedgerCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
+            // A check's caller reads only 0-3: a usage error of `report` is UNKNOWN (3), with
+            // the message and the usage line, as monitoring plugins answer.
+            if arguments.first == "report", exitCode(for: error) == .validationFailure {
+                print("INSTALLERS UNKNOWN - \(fullMessage(for: error))")
+                Foundation.exit(3)
+            }
             exit(withError: error)
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import InstallerLedger
 
 extension InstallerLedgerCommand {
@@ -26,6 +27,8 @@ extension InstallerLedgerCommand {
                   installer-ledger report --quiet            # for cron: silent when OK
                   installer-ledger report --warn 45d --critical 10d --format markdown
                   installer-ledger report --format prometheus --output ledger.prom
+                  installer-ledger report --max-sync-age off   # a ledger fed by import only
+                  installer-ledger report --timeout 9s         # under NRPE's 10 s
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -40,9 +43,18 @@ extension InstallerLedgerCommand {
         var critical: LedgerDuration = .days(7)
 
         @Option(name: .customLong("max-sync-age"), help: ArgumentHelp(
-            "UNKNOWN when the last successful sync or reconcile is older than this (default 26h).", valueName: "duration"),
+            "UNKNOWN when an account's last successful sync or reconcile is older than this (default 26h; off: not checked).",
+            valueName: "duration|off"), transform: ValueParsing.durationOrOff)
+        var maxSyncAge: LedgerDuration? = .hours(26)
+
+        @Option(name: .customLong("expired-within"), help: ArgumentHelp(
+            "CRITICAL for installers that expired within this before now (default 26h).", valueName: "duration"),
                 transform: ValueParsing.duration)
-        var maxSyncAge: LedgerDuration = .hours(26)
+        var expiredWithin: LedgerDuration = .hours(26)
+
+        @Option(help: ArgumentHelp("UNKNOWN when the report takes longer than this (e.g. 9s under NRPE's 10 s; default: no limit).",
+                                   valueName: "duration"), transform: ValueParsing.duration)
+        var timeout: LedgerDuration?
 
         @Option(help: ArgumentHelp("text, json, csv, markdown or prometheus.", valueName: "format"),
                 completion: ValueParsing.values(ReportFormat.self),
@@ -52,6 +64,9 @@ extension InstallerLedgerCommand {
         @Option(help: ArgumentHelp("Write the report to this file atomically (temporary file + rename).", valueName: "file"),
                 completion: .file())
         var output: String?
+
+        @Flag(name: .customLong("per-installer"), help: "Prometheus: also one expiry gauge per usable installer (labels account, uuid, group_uuid).")
+        var perInstaller = false
 
         @Flag(help: "Print nothing when the result is OK (cron mails only when there is something to do).")
         var quiet = false
@@ -67,14 +82,15 @@ extension InstallerLedgerCommand {
         func run() async throws {
             try await withExitCodes {
                 let chosen = format
-                let thresholds = ReportThresholds(warn: warn, critical: critical, maxSyncAge: maxSyncAge)
-                let outcome = ExpiryReporter(ledgerPath: global.ledgerPath, thresholds: thresholds, format: chosen,
-                                             now: clock.current, accounts: accounts.names).run()
-                for problem in [outcome.ledgerProblem, outcome.recordingProblem].compactMap({ $0 }) {
-                    StandardError.write("installer-ledger: \(outcome.ledgerProblem == problem ? "error" : "warning"): \(problem)\n")
-                }
+                let thresholds = ReportThresholds(warn: warn, critical: critical, maxSyncAge: maxSyncAge, expiredWithin: expiredWithin)
+                var reporter = ExpiryReporter(ledgerPath: global.ledgerPath, thresholds: thresholds, format: chosen,
+                                              now: clock.current, accounts: accounts.names)
+                reporter.perInstaller = perInstaller
+                let configured = reporter
+                let outcome = try Self.within(timeout, thresholds: thresholds, now: clock.current) { configured.run() }
+                if let problem = outcome.ledgerProblem { StandardError.write("installer-ledger: error: \(problem)\n") }
                 let report = outcome.report
-                let rendered = ReportRendering.render(report, as: chosen)
+                let rendered = ReportRendering.render(report, as: chosen, perInstaller: perInstaller)
                 if let output { try ReportFile.write(rendered, to: output) }
                 if !(quiet && report.status == .ok) {
                     var out = StandardOutput()
@@ -83,6 +99,29 @@ extension InstallerLedgerCommand {
                 }
                 throw ExitCode(report.status.exitCode)
             }
+        }
+
+        /// Runs the report on a thread of its own; past `timeout` the check answers UNKNOWN
+        /// at once (the monitoring-plugin convention) and the process ends.
+        static func within(_ timeout: LedgerDuration?, thresholds: ReportThresholds, now: Timestamp,
+                           _ body: @escaping @Sendable () -> ReportOutcome) throws -> ReportOutcome {
+            guard let timeout else { return body() }
+            let done = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var outcome: ReportOutcome?
+            Thread {
+                outcome = body()
+                done.signal()
+            }.start()
+            let seconds = Double(timeout.nanoseconds) / 1e9
+            if done.wait(timeout: .now() + seconds) == .timedOut {
+                let report = ExpiryReport.unavailable(reason: "the report took longer than --timeout \(timeout)",
+                                                      short: "timed out after \(timeout)", thresholds: thresholds, now: now)
+                var out = StandardOutput()
+                try out.write(report.pluginLine + "\n")
+                try out.flush()
+                Foundation.exit(report.status.exitCode)
+            }
+            return outcome!
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import InstallerLedger
 
 /// The nightly systemd unit stays verified and hardened (exposure at most 2.5), where the
 /// machine has systemd-analyze.
@@ -33,5 +34,33 @@ import Testing
         // The password comes as a credential file, not from the environment.
         let text = try String(contentsOfFile: unit, encoding: .utf8)
         #expect(text.contains("LoadCredential=eset-password:") && text.contains("--password-file ${CREDENTIALS_DIRECTORY}/eset-password"))
+    }
+}
+
+/// The Prometheus exposition passes `promtool check metrics` (Debian's prometheus package),
+/// where the machine has promtool; .ci/run installs it.
+@Suite struct PromtoolTests {
+    static let promtool: String? = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: promtool != nil, "promtool is not installed"))
+    func theExpositionPassesPromtool() throws {
+        let fixture = try ReportLedger()
+        for perInstaller in [false, true] {
+            let report = fixture.run(.prometheus, perInstaller: perInstaller).report
+            let text = ReportRendering.prometheus(report, perInstaller: perInstaller)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.promtool!)
+            process.arguments = ["check", "metrics"]
+            let input = Pipe(), output = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            input.fileHandleForWriting.write(Data(text.utf8))
+            try input.fileHandleForWriting.close()
+            let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0 && said.isEmpty, "per-installer \(perInstaller): \(said)")
+        }
     }
 }

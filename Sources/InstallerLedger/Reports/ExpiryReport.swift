@@ -25,19 +25,25 @@ public enum ReportStatus: String, Sendable, Equatable, CaseIterable {
     }
 }
 
-/// The report's thresholds: `--warn`, `--critical`, `--max-sync-age`.
+/// The report's thresholds: `--warn`, `--critical`, `--max-sync-age`, `--expired-within`.
 public struct ReportThresholds: Sendable, Equatable {
     /// Usable installers expiring within this are a WARNING (default 30d).
     public var warn: LedgerDuration
     /// Usable installers expiring within this are CRITICAL (default 7d).
     public var critical: LedgerDuration
-    /// The last successful sync or reconcile may be this old before the report is UNKNOWN (default 26h).
-    public var maxSyncAge: LedgerDuration
+    /// The last successful sync or reconcile may be this old before the report is UNKNOWN
+    /// (default 26h); nil (`off`): freshness is not checked (a ledger fed by `import`).
+    public var maxSyncAge: LedgerDuration?
+    /// Installers that expired within this before now are CRITICAL news (default 26h, so a
+    /// nightly run with a random delay never misses one between two runs).
+    public var expiredWithin: LedgerDuration
 
-    public init(warn: LedgerDuration = .days(30), critical: LedgerDuration = .days(7), maxSyncAge: LedgerDuration = .hours(26)) {
+    public init(warn: LedgerDuration = .days(30), critical: LedgerDuration = .days(7), maxSyncAge: LedgerDuration? = .hours(26),
+                expiredWithin: LedgerDuration = .hours(26)) {
         self.warn = warn
         self.critical = critical
         self.maxSyncAge = maxSyncAge
+        self.expiredWithin = expiredWithin
     }
 }
 
@@ -156,9 +162,7 @@ public struct ReportCounts: Sendable, Equatable {
 public struct ReportSnapshot: Sendable, Equatable {
     /// The last successful sync, or reconcile that asked ESET, at or before now.
     public var lastRefresh: Timestamp?
-    /// The previous report in the same format, before now.
-    public var previousReportAt: Timestamp?
-    /// Installers whose expiry falls in (window start, now] and that were usable until then.
+    /// Installers whose expiry falls in (now - expired-within, now] and that were usable until then.
     public var expiredInWindow: [ReportInstaller]
     /// Usable installers expiring in (now, now + warn], soonest first.
     public var expiringWithinWarn: [ReportInstaller]
@@ -172,11 +176,10 @@ public struct ReportSnapshot: Sendable, Equatable {
     /// Each account in the report's scope with its last successful refresh (by name).
     public var accounts: [AccountRefresh] = []
 
-    public init(lastRefresh: Timestamp? = nil, previousReportAt: Timestamp? = nil, expiredInWindow: [ReportInstaller] = [],
+    public init(lastRefresh: Timestamp? = nil, expiredInWindow: [ReportInstaller] = [],
                 expiringWithinWarn: [ReportInstaller] = [], byGroup: [ReportCoverage] = [], byProduct: [ReportCoverage] = [],
                 counts: ReportCounts = ReportCounts(), usable: [ReportInstaller]? = nil, coverageGaps: CoverageGaps? = nil) {
         self.lastRefresh = lastRefresh
-        self.previousReportAt = previousReportAt
         self.expiredInWindow = expiredInWindow
         self.expiringWithinWarn = expiringWithinWarn
         self.byGroup = byGroup
@@ -208,19 +211,19 @@ public struct AccountRefresh: Sendable, Equatable {
 /// existing keys change meaning or go away.
 public struct ExpiryReport: Sendable, Equatable {
     /// Version of the JSON keys; adding keys keeps it, changing or removing them bumps it.
-    public static let schemaVersion = 1
-    /// The window "expired since the previous report" covers on the very first report.
-    public static let firstReportLookback = LedgerDuration.days(1)
+    /// 2: `recentlyExpired` (within `--expired-within`) replaced `expiredSincePreviousReport`,
+    /// `previousReportAt` went away, `thresholds.maxSyncAge` may be `off`.
+    public static let schemaVersion = 2
 
     public var generatedAt: Timestamp
     public var thresholds: ReportThresholds
     /// False when the ledger could not be read: the report is then UNKNOWN and empty.
     public var ledgerReadable: Bool
     public var lastRefresh: Timestamp?
-    public var previousReportAt: Timestamp?
-    /// Where "expired since the previous report" starts: the previous report, or one day back.
+    /// Where "recently expired" starts: now - `--expired-within`.
     public var windowStart: Timestamp
-    public var expiredSincePreviousReport: [ReportInstaller]
+    /// Installers that expired within `--expired-within` and had no usable successor.
+    public var recentlyExpired: [ReportInstaller]
     /// Usable installers expiring in (now, now + critical].
     public var critical: [ReportInstaller]
     /// Usable installers expiring in (now + critical, now + warn].
@@ -257,9 +260,8 @@ public struct ExpiryReport: Sendable, Equatable {
         let warning = soon.filter { $0.expireTime! > criticalEnd }
         var report = ExpiryReport(
             generatedAt: now, thresholds: thresholds, ledgerReadable: true, lastRefresh: snapshot.lastRefresh,
-            previousReportAt: snapshot.previousReportAt,
-            windowStart: snapshot.previousReportAt ?? now.subtracting(firstReportLookback),
-            expiredSincePreviousReport: snapshot.expiredInWindow, critical: critical, warning: warning,
+            windowStart: now.subtracting(thresholds.expiredWithin),
+            recentlyExpired: snapshot.expiredInWindow, critical: critical, warning: warning,
             byGroup: snapshot.byGroup, byProduct: snapshot.byProduct, counts: snapshot.counts, usable: snapshot.usable,
             coverageGaps: snapshot.coverageGaps ?? CoverageGaps(at: warnEnd, groupsWatched: 0, productsWatched: 0, gaps: []),
             checks: [])
@@ -267,8 +269,8 @@ public struct ExpiryReport: Sendable, Equatable {
         let gaps = report.coverageGaps.gaps.count, criticalGaps = report.criticalGaps.count
         report.checks = [
             freshnessCheck(lastRefresh: snapshot.lastRefresh, accounts: snapshot.accounts, thresholds: thresholds, now: now),
-            countCheck(id: "expired", count: report.expiredSincePreviousReport.count, raises: .critical,
-                       what: "expired since the previous report",
+            countCheck(id: "expired", count: report.recentlyExpired.count, raises: .critical,
+                       what: "expired within \(d(thresholds.expiredWithin))",
                        next: "create replacements where devices still need an installer ('installer-ledger gaps' shows groups left without one)"),
             countCheck(id: "critical", count: critical.count, raises: .critical,
                        what: "\(critical.count == 1 ? "expires" : "expire") within \(d(thresholds.critical))",
@@ -281,29 +283,40 @@ public struct ExpiryReport: Sendable, Equatable {
         return report
     }
 
-    /// The report when the ledger cannot be read: UNKNOWN, with the reason.
-    public static func unavailable(reason: String, thresholds: ReportThresholds, now: Timestamp) -> ExpiryReport {
-        ExpiryReport(
-            generatedAt: now, thresholds: thresholds, ledgerReadable: false, lastRefresh: nil, previousReportAt: nil,
-            windowStart: now, expiredSincePreviousReport: [], critical: [], warning: [], byGroup: [], byProduct: [],
+    /// The report when the ledger cannot be read (or the report ran out of time): UNKNOWN,
+    /// with the reason in the long output and `short` on the first line.
+    public static func unavailable(reason: String, short: String = "cannot read the ledger", thresholds: ReportThresholds,
+                                   now: Timestamp) -> ExpiryReport {
+        var report = ExpiryReport(
+            generatedAt: now, thresholds: thresholds, ledgerReadable: false, lastRefresh: nil,
+            windowStart: now, recentlyExpired: [], critical: [], warning: [], byGroup: [], byProduct: [],
             counts: ReportCounts(), usable: nil, coverageGaps: CoverageGaps(at: now, groupsWatched: 0, productsWatched: 0, gaps: []),
             checks: [ReportCheck(id: "ledger", status: .unknown, message: reason)])
+        report.unavailableSummary = short
+        return report
     }
+
+    /// The first line's reason when the ledger could not be read.
+    var unavailableSummary = "cannot read the ledger"
 
     /// `freshness`: UNKNOWN when an account's last refresh is missing or older than
     /// `--max-sync-age`, naming those accounts when the report covers several.
     static func freshnessCheck(lastRefresh: Timestamp?, accounts: [AccountRefresh], thresholds: ReportThresholds,
                                now: Timestamp) -> ReportCheck {
+        guard let maxSyncAge = thresholds.maxSyncAge else {
+            return ReportCheck(id: "freshness", status: .ok, message:
+                "freshness is not checked (--max-sync-age off): the ledger may not know what ESET has")
+        }
         if accounts.count > 1 {
             let stale = accounts.filter { a in
-                a.lastRefresh.map { now.nanoseconds - $0.nanoseconds > thresholds.maxSyncAge.nanoseconds } ?? true
+                a.lastRefresh.map { now.nanoseconds - $0.nanoseconds > maxSyncAge.nanoseconds } ?? true
             }
             guard stale.isEmpty else {
                 let named = stale.map { a in
                     a.lastRefresh.map { "\(a.account) (last \($0.rfc3339))" } ?? "\(a.account) (never)"
                 }
                 return ReportCheck(id: "freshness", status: .unknown, message:
-                    "\(stale.count) of \(accounts.count) accounts not synced successfully within --max-sync-age \(ReportFormatting.duration(thresholds.maxSyncAge)): \(named.joined(separator: ", ")); check the nightly job and run 'installer-ledger sync --all'")
+                    "\(stale.count) of \(accounts.count) accounts not synced successfully within --max-sync-age \(ReportFormatting.duration(maxSyncAge)): \(named.joined(separator: ", ")); check the nightly job and run 'installer-ledger sync --all'")
             }
         }
         guard let last = lastRefresh else {
@@ -311,9 +324,9 @@ public struct ExpiryReport: Sendable, Equatable {
                 "no successful sync or reconcile with ESET is recorded, so the ledger may not know what ESET has; run 'installer-ledger sync'")
         }
         let age = LedgerDuration(nanoseconds: now.nanoseconds - last.nanoseconds)
-        guard age.nanoseconds <= thresholds.maxSyncAge.nanoseconds else {
+        guard age.nanoseconds <= maxSyncAge.nanoseconds else {
             return ReportCheck(id: "freshness", status: .unknown, message:
-                "the last successful sync or reconcile was \(ReportFormatting.age(age)) ago (\(last.rfc3339)), more than --max-sync-age \(ReportFormatting.duration(thresholds.maxSyncAge)); check the nightly job and run 'installer-ledger sync'")
+                "the last successful sync or reconcile was \(ReportFormatting.age(age)) ago (\(last.rfc3339)), more than --max-sync-age \(ReportFormatting.duration(maxSyncAge)); check the nightly job and run 'installer-ledger sync'")
         }
         return ReportCheck(id: "freshness", status: .ok,
                            message: "last successful sync or reconcile \(ReportFormatting.age(age)) ago (\(last.rfc3339))")
@@ -349,25 +362,24 @@ public struct ExpiryReport: Sendable, Equatable {
             : ReportCheck(id: id, status: raises, message: "\(count) \(noun) \(what); \(next)")
     }
 
-    /// The one-line summary, e.g. `INSTALLERS WARNING - 0 expired since the previous report,
-    /// 0 expire within 7d, 2 more within 30d; 1 coverage gap within 30d (0 within 7d); 40 usable`
-    /// (no performance data).
+    /// The short first line of a check (monitoring-plugin guidelines): the status and the
+    /// counts, e.g. `INSTALLERS CRITICAL - 2 expired, 2 critical, 2 warning, 4 gaps, 6 usable`;
+    /// the details go to the long output. Never a `|` (it would start the performance data).
     public var summary: String {
         var text: String
         if !ledgerReadable {
-            text = checks.map(\.message).joined(separator: "; ")
+            text = unavailableSummary
         } else {
-            text = "\(expiredSincePreviousReport.count) expired since the previous report, "
-            text += "\(critical.count) \(critical.count == 1 ? "expires" : "expire") within \(ReportFormatting.duration(thresholds.critical)), "
-            text += "\(warning.count) more within \(ReportFormatting.duration(thresholds.warn)); "
-            let gaps = coverageGaps.gaps.count
-            text += "\(gaps) coverage \(gaps == 1 ? "gap" : "gaps") within \(ReportFormatting.duration(thresholds.warn))"
-            if gaps > 0 { text += " (\(criticalGaps.count) within \(ReportFormatting.duration(thresholds.critical)))" }
-            text += "; \(counts.usable) usable"
-            let unknown = checks.filter { $0.status == .unknown }.map(\.message)
-            if !unknown.isEmpty { text = unknown.joined(separator: "; ") + "; " + text }
+            text = "\(recentlyExpired.count) expired, \(critical.count) critical, \(warning.count) warning, "
+            text += "\(coverageGaps.gaps.count) \(coverageGaps.gaps.count == 1 ? "gap" : "gaps"), \(counts.usable) usable"
+            if checks.contains(where: { $0.id == "freshness" && $0.status == .unknown }), let max = thresholds.maxSyncAge {
+                let stale = accounts.filter { a in a.lastRefresh.map { generatedAt.nanoseconds - $0.nanoseconds > max.nanoseconds } ?? true }
+                let why = accounts.count > 1 ? "not synced within \(ReportFormatting.duration(max)): " + stale.map(\.account).joined(separator: ", ")
+                    : lastRefresh == nil ? "never synced" : "not synced within \(ReportFormatting.duration(max))"
+                text = why + "; " + text
+            }
         }
-        return "INSTALLERS \(status.word) - \(text)"
+        return ReportFormatting.plain("INSTALLERS \(status.word) - \(text)")
     }
 
     /// Monitoring-plugin performance data: `'label'=value;warn;crit` for each count, plus
@@ -375,7 +387,7 @@ public struct ExpiryReport: Sendable, Equatable {
     public var performanceData: String {
         guard ledgerReadable else { return "" }
         var parts = [
-            "'expired'=\(expiredSincePreviousReport.count);;0",
+            "'expired'=\(recentlyExpired.count);;0",
             "'critical'=\(critical.count);;0",
             "'warning'=\(warning.count);0;",
             "'gaps'=\(coverageGaps.gaps.count);0;",
@@ -399,6 +411,11 @@ public struct ExpiryReport: Sendable, Equatable {
 
 /// Small formatting shared by the report renderers.
 enum ReportFormatting {
+    /// Text for a check's output: a `|` would start Nagios's performance data, so it becomes `¦`.
+    static func plain(_ s: String) -> String {
+        s.contains("|") ? s.replacingOccurrences(of: "|", with: "¦") : s
+    }
+
     /// A threshold as people write it: `7d` rather than `1w`, `26h`, `90m`.
     static func duration(_ d: LedgerDuration) -> String {
         let s = d.nanoseconds / 1_000_000_000

@@ -11,12 +11,11 @@ public struct ReportOutcome: Sendable {
     public var report: ExpiryReport
     /// Why the ledger could not be read (the report is then UNKNOWN).
     public var ledgerProblem: String?
-    /// Why the run could not be recorded; the verdict does not change because of it.
-    public var recordingProblem: String?
 }
 
 /// Makes the nightly report from a ledger file: opens it without ever creating it, reads
-/// one snapshot, builds the report, and records the run.
+/// one snapshot and builds the report. It writes nothing: the verdict is a function of the
+/// ledger's state, the time and the thresholds alone.
 public struct ExpiryReporter: Sendable {
     public var ledgerPath: String
     public var thresholds: ReportThresholds
@@ -24,6 +23,8 @@ public struct ExpiryReporter: Sendable {
     public var now: Timestamp
     /// The accounts to report on (by name); empty: every account that is not archived.
     public var accounts: [String]
+    /// Prometheus: read every usable installer for the per-installer gauges.
+    public var perInstaller = false
 
     public init(ledgerPath: String, thresholds: ReportThresholds = ReportThresholds(), format: ReportFormat = .text, now: Timestamp,
                 accounts: [String] = []) {
@@ -34,34 +35,21 @@ public struct ExpiryReporter: Sendable {
         self.now = now
     }
 
-    /// Never throws: a ledger that cannot be opened or read gives an UNKNOWN report, and a
-    /// run that cannot be recorded keeps its verdict.
+    /// Never throws: a ledger that cannot be opened or read gives an UNKNOWN report.
     public func run() -> ReportOutcome {
-        let ledger: Ledger
         let snapshot: ReportSnapshot
-        let scope: AccountScope
         do {
-            ledger = try Ledger.openExisting(path: ledgerPath)
-            scope = try ledger.scope(named: accounts)
+            let ledger = try Ledger.openExisting(path: ledgerPath)
+            let scope = try ledger.scope(named: accounts)
             snapshot = try ledger.reportSnapshot(thresholds: thresholds, format: format.rawValue, at: now,
-                                                 includeUsable: format == .prometheus, scope: scope)
+                                                 includeUsable: format == .prometheus && perInstaller, scope: scope)
         } catch {
             let reason = Self.describe(error, path: ledgerPath)
-            return ReportOutcome(report: .unavailable(reason: reason, thresholds: thresholds, now: now),
+            let short = (error as? ReportError).map { _ in "no ledger at \(ledgerPath)" } ?? "cannot read the ledger"
+            return ReportOutcome(report: .unavailable(reason: reason, short: short, thresholds: thresholds, now: now),
                                  ledgerProblem: reason)
         }
-        let report = ExpiryReport.make(snapshot: snapshot, thresholds: thresholds, now: now)
-        return ReportOutcome(report: report, recordingProblem: record(report, in: ledger, scope: scope))
-    }
-
-    /// Records the run; the problem as a sentence when that fails.
-    func record(_ report: ExpiryReport, in ledger: Ledger, scope: AccountScope) -> String? {
-        do {
-            try ledger.recordReport(report, format: format.rawValue, scope: scope)
-            return nil
-        } catch {
-            return "this report run could not be recorded (\(Self.describe(error, path: ledgerPath))); the verdict stands, but the next report will count expiries since the last recorded one"
-        }
+        return ReportOutcome(report: ExpiryReport.make(snapshot: snapshot, thresholds: thresholds, now: now))
     }
 
     static func describe(_ error: any Error, path: String) -> String {

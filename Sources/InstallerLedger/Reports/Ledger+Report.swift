@@ -61,7 +61,7 @@ extension Ledger {
 
     /// Everything a report needs, read in one consistent snapshot.
     /// - Parameters:
-    ///   - format: the previous report is the previous one in the same format.
+    ///   - format: the report's format (only Prometheus's per-installer gauges read every usable one).
     ///   - includeUsable: also read every usable installer (the Prometheus gauge lists them).
     ///   - scope: whose installers; the freshness check looks at each account in it.
     public func reportSnapshot(thresholds: ReportThresholds, format: String, at now: Timestamp,
@@ -74,10 +74,7 @@ extension Ledger {
             // `+account_id`: the account narrows rows found through the usable-by-expiry
             // index, it never picks another index (the plans stay on the covering one).
             let scoped = scope.sqlCondition(column: "+account_id").map { " AND " + $0 } ?? ""
-            s.previousReportAt = try Int64.fetchOne(db, sql: """
-                SELECT max(generated_at) FROM report_runs WHERE format = ? AND generated_at < ?\(Self.reportRunScope(scope))
-                """, arguments: [format, now.nanoseconds]).map(Timestamp.init(nanoseconds:))
-            let windowStart = s.previousReportAt ?? now.subtracting(ExpiryReport.firstReportLookback)
+            let windowStart = now.subtracting(thresholds.expiredWithin)
             // Expired in the window and usable until then: not revoked or deleted before expiry.
             // An installer already replaced by a usable successor (`rotate`) needs nothing
             // more from anyone, so it raises neither the expiry checks nor the alarm.
@@ -157,12 +154,6 @@ extension Ledger {
                        account: (row[5] as Int64?).flatMap { names[$0] } ?? "")
     }
 
-    /// Which earlier report runs count as "the previous report" for a scope: every run for
-    /// every account (as before accounts), else the runs of that one account.
-    static func reportRunScope(_ scope: AccountScope) -> String {
-        guard let ids = scope.ids else { return "" }
-        return ids.count == 1 ? " AND account_id = \(ids[0])" : " AND account_id IS NULL"
-    }
 }
 
 /// The report's aggregate queries, one `?` each: the report's now.
@@ -199,26 +190,5 @@ enum ReportQueries {
         FROM (\(live(scoped))) i CROSS JOIN activated_products p ON p.installer_uuid = i.uuid
         GROUP BY i.account_id, p.product_id ORDER BY 2 COLLATE NOCASE, p.product_id, 6
         """
-    }
-}
-
-// MARK: - Recording
-
-extension Ledger {
-    /// Records a report run, so the next report in the same format knows where "expired
-    /// since the previous report" starts. An unreadable-ledger report is never recorded.
-    public func recordReport(_ report: ExpiryReport, format: String, scope: AccountScope = .all) throws {
-        guard report.ledgerReadable else { return }
-        let counts = JSONValue.object(JSONObject(
-            keys: ["expired", "critical", "warning", "usable", "gaps"],
-            values: [.int(Int64(report.expiredSincePreviousReport.count)), .int(Int64(report.critical.count)),
-                     .int(Int64(report.warning.count)), .int(Int64(report.counts.usable)),
-                     .int(Int64(report.coverageGaps.gaps.count))])).jsonText
-        try dbWriter.write { db in
-            try db.execute(sql: """
-                INSERT INTO report_runs (format, generated_at, window_start, status, counts, account_id) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [format, report.generatedAt.nanoseconds, report.windowStart.nanoseconds,
-                                 report.status.rawValue, counts, scope.ids?.count == 1 ? scope.ids![0] : nil])
-        }
     }
 }

@@ -11,17 +11,17 @@ extension ReportRendering {
         o.append("summary", .string(r.summary))
         o.append("generatedAt", .string(r.generatedAt.rfc3339))
         o.append("thresholds", .object(JSONObject(
-            keys: ["warn", "critical", "maxSyncAge"],
+            keys: ["warn", "critical", "maxSyncAge", "expiredWithin"],
             values: [.string(ReportFormatting.duration(r.thresholds.warn)), .string(ReportFormatting.duration(r.thresholds.critical)),
-                     .string(ReportFormatting.duration(r.thresholds.maxSyncAge))])))
+                     .string(r.thresholds.maxSyncAge.map(ReportFormatting.duration) ?? "off"),
+                     .string(ReportFormatting.duration(r.thresholds.expiredWithin))])))
         o.append("ledgerReadable", .bool(r.ledgerReadable))
         o.append("lastSuccessfulRefresh", .optionalString(r.lastRefresh?.rfc3339))
-        o.append("previousReportAt", .optionalString(r.previousReportAt?.rfc3339))
         o.append("windowStart", .string(r.windowStart.rfc3339))
         o.append("checks", .array(r.checks.map { c in
             .object(JSONObject(keys: ["id", "status", "message"], values: [.string(c.id), .string(c.status.rawValue), .string(c.message)]))
         }))
-        o.append("expiredSincePreviousReport", .array(r.expiredSincePreviousReport.map { installerJSON($0, r) }))
+        o.append("recentlyExpired", .array(r.recentlyExpired.map { installerJSON($0, r) }))
         o.append("critical", .array(r.critical.map { installerJSON($0, r) }))
         o.append("warning", .array(r.warning.map { installerJSON($0, r) }))
         o.append("byGroup", .array(r.byGroup.map { coverageJSON($0, keyName: "groupUuid", nameName: "groupDisplayName", numericKey: false) }))
@@ -69,10 +69,14 @@ extension ReportRendering {
 // MARK: - Prometheus
 
 extension ReportRendering {
-    /// The node_exporter textfile-collector format: the verdict, counts by status and
-    /// section, the last refresh, coverage gaps (counts, and when each starts), and one
-    /// expiry gauge per usable installer with uuid/name/group/product/os labels. No download URLs.
-    public static func prometheus(_ r: ExpiryReport) -> String {
+    /// The node_exporter textfile-collector format, bounded by accounts, device groups and
+    /// products (not installers): the verdict, counts by status and section, each account's
+    /// last refresh, coverage gaps, and per account and group (and product) the usable
+    /// installers, the next expiry and the covered-until date. Labels are stable ids
+    /// (account, group uuid, product id), never names, so a rename or a rotation does not make
+    /// new series. `perInstaller` adds one expiry gauge per usable installer, labelled with
+    /// account, uuid and group uuid. No download URLs.
+    public static func prometheus(_ r: ExpiryReport, perInstaller: Bool = false) -> String {
         var out = ""
         func metric(_ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: String)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
@@ -103,16 +107,16 @@ extension ReportRendering {
             ([("status", "deleted")], String(r.counts.deleted)),
         ])
         metric("installer_ledger_report_installers",
-               "Installers in each report section: expired since the previous report, critical, warning.", [
-            ([("section", "expired")], String(r.expiredSincePreviousReport.count)),
+               "Installers in each report section: expired within --expired-within, critical, warning.", [
+            ([("section", "expired")], String(r.recentlyExpired.count)),
             ([("section", "critical")], String(r.critical.count)),
             ([("section", "warning")], String(r.warning.count)),
         ])
         metric("installer_ledger_report_thresholds_seconds", "The report's thresholds.", [
             ([("threshold", "warn")], String(r.thresholds.warn.nanoseconds / 1_000_000_000)),
             ([("threshold", "critical")], String(r.thresholds.critical.nanoseconds / 1_000_000_000)),
-            ([("threshold", "max_sync_age")], String(r.thresholds.maxSyncAge.nanoseconds / 1_000_000_000)),
-        ])
+            ([("threshold", "expired_within")], String(r.thresholds.expiredWithin.nanoseconds / 1_000_000_000)),
+        ] + (r.thresholds.maxSyncAge.map { [([("threshold", "max_sync_age")], String($0.nanoseconds / 1_000_000_000))] } ?? []))
         let kinds = CoverageGap.Kind.allCases
         metric("installer_ledger_coverage_gaps", "Device groups and products without a usable installer by now + warn.",
                kinds.map { k in ([("kind", k.rawValue)], String(r.coverageGaps.gaps.filter { $0.kind == k }.count)) })
@@ -122,15 +126,28 @@ extension ReportRendering {
         metric("installer_ledger_coverage_gap_covered_until_timestamp_seconds",
                "When each coverage gap starts: its last usable installer's end (Unix time).",
                r.coverageGaps.gaps.map { g in
-                   ([("account", g.account), ("kind", g.kind.rawValue), ("id", g.id), ("name", g.name), ("last_installer_uuid", g.lastInstaller.uuid),
-                     ("last_installer", g.lastInstaller.displayName)], String(g.coveredUntil.seconds))
+                   ([("account", g.account), ("kind", g.kind.rawValue), ("id", g.id)], String(g.coveredUntil.seconds))
                })
-        let installers = (r.usable ?? r.critical + r.warning).filter { $0.expireTime != nil }
-        metric("installer_ledger_installer_expiry_timestamp_seconds", "Expiry of each usable installer (Unix time).",
-               installers.map { i in
-                   ([("account", i.account), ("uuid", i.uuid), ("name", i.displayName), ("group", i.groupLabel), ("group_uuid", i.groupUuid),
-                     ("product", products(i)), ("os", i.operatingSystem)], String(i.expireTime!.seconds))
-               })
+        // Per account and device group, and per account and product: bounded by the customers'
+        // groups and licences, whatever the number of installers.
+        for (subject, label, rows) in [("group", "group_uuid", r.byGroup), ("product", "product_id", r.byProduct)] {
+            let labels = { (c: ReportCoverage) in [("account", c.account), (label, c.key)] }
+            metric("installer_ledger_\(subject)_usable_installers", "Usable installers per account and \(subject == "group" ? "device group" : "product").",
+                   rows.map { c in (labels(c), String(c.usable)) })
+            metric("installer_ledger_\(subject)_next_expiry_timestamp_seconds",
+                   "The soonest expiry among those usable installers (Unix time).",
+                   rows.compactMap { c in c.nextExpiry.map { (labels(c), String($0.seconds)) } })
+            metric("installer_ledger_\(subject)_covered_until_timestamp_seconds",
+                   "Until when the \(subject == "group" ? "device group" : "product") has a usable installer without a new one (Unix time).",
+                   rows.compactMap { c in c.coveredUntil.map { (labels(c), String($0.seconds)) } })
+        }
+        if perInstaller {
+            let installers = (r.usable ?? r.critical + r.warning).filter { $0.expireTime != nil }
+            metric("installer_ledger_installer_expiry_timestamp_seconds", "Expiry of each usable installer (Unix time).",
+                   installers.map { i in
+                       ([("account", i.account), ("uuid", i.uuid), ("group_uuid", i.groupUuid)], String(i.expireTime!.seconds))
+                   })
+        }
         return out
     }
 

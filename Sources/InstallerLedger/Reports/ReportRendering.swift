@@ -2,20 +2,21 @@
 /// report: ``ReportInstaller`` does not carry them.
 public enum ReportRendering {
     /// The whole output in `format`.
-    public static func render(_ report: ExpiryReport, as format: ReportFormat) -> String {
+    /// - Parameter perInstaller: Prometheus only: one expiry gauge per usable installer too.
+    public static func render(_ report: ExpiryReport, as format: ReportFormat, perInstaller: Bool = false) -> String {
         switch format {
         case .text: text(report)
         case .json: json(report)
         case .csv: csv(report)
         case .markdown: markdown(report)
-        case .prometheus: prometheus(report)
+        case .prometheus: prometheus(report, perInstaller: perInstaller)
         }
     }
 
     /// The sections listing installers, in order: (id for CSV/JSON, title, installers).
     static func installerSections(_ r: ExpiryReport) -> [(id: String, title: String, installers: [ReportInstaller])] {
         [
-            ("expired", "Expired since the previous report (\(r.windowStart.rfc3339))", r.expiredSincePreviousReport),
+            ("expired", "Expired within \(ReportFormatting.duration(r.thresholds.expiredWithin)), since \(r.windowStart.rfc3339)", r.recentlyExpired),
             ("critical", "Critical: expire within \(ReportFormatting.duration(r.thresholds.critical)), by \(r.generatedAt.adding(r.thresholds.critical).rfc3339)", r.critical),
             ("warning", "Warning: expire within \(ReportFormatting.duration(r.thresholds.warn)), by \(r.generatedAt.adding(r.thresholds.warn).rfc3339)", r.warning),
         ]
@@ -45,11 +46,12 @@ public enum ReportRendering {
 
     /// The cron e-mail: the monitoring-plugin line first, then readable sections.
     public static func text(_ r: ExpiryReport) -> String {
-        var out = r.pluginLine + "\n"
-        guard r.ledgerReadable else { return out }
-        out += "\nReport at \(r.generatedAt.rfc3339) (warning \(ReportFormatting.duration(r.thresholds.warn)), critical \(ReportFormatting.duration(r.thresholds.critical)), max sync age \(ReportFormatting.duration(r.thresholds.maxSyncAge)))\n"
+        let first = r.pluginLine + "\n"
+        guard r.ledgerReadable else {
+            return first + ReportFormatting.plain("\n" + r.checks.map { "\($0.status.word): \($0.message)" }.joined(separator: "\n") + "\n")
+        }
+        var out = "\nReport at \(r.generatedAt.rfc3339) (warning \(ReportFormatting.duration(r.thresholds.warn)), critical \(ReportFormatting.duration(r.thresholds.critical)), expired within \(ReportFormatting.duration(r.thresholds.expiredWithin)), max sync age \(r.thresholds.maxSyncAge.map(ReportFormatting.duration) ?? "off"))\n"
         out += "Last successful sync or reconcile: " + (r.lastRefresh.map { "\($0.rfc3339) (\(ReportFormatting.age(LedgerDuration(nanoseconds: r.generatedAt.nanoseconds - $0.nanoseconds))) ago)" } ?? "never") + "\n"
-        out += "Previous report: " + (r.previousReportAt?.rfc3339 ?? "none (this is the first; looking back \(ExpiryReport.firstReportLookback))") + "\n"
         let findings = r.checks.filter { $0.status != .ok }
         if !findings.isEmpty {
             out += "\nTo do\n"
@@ -97,7 +99,8 @@ public enum ReportRendering {
             }
         }
         out += "\nLedger: \(r.counts.usable) usable, \(r.counts.unusable) unusable, \(r.counts.deleted) deleted\n"
-        return out
+        // The long output: no `|` anywhere, or Nagios reads the rest as performance data.
+        return first + ReportFormatting.plain(out)
     }
 
     /// One account's share of the findings, for the text report's "By account" section.
@@ -110,7 +113,7 @@ public enum ReportRendering {
     static func accountLines(_ r: ExpiryReport) -> [AccountLine] {
         r.accounts.map { a in
             var line = AccountLine(account: a.account, lastRefresh: a.lastRefresh)
-            line.expired = r.expiredSincePreviousReport.filter { $0.account == a.account }.count
+            line.expired = r.recentlyExpired.filter { $0.account == a.account }.count
             line.critical = r.critical.filter { $0.account == a.account }.count
             line.warning = r.warning.filter { $0.account == a.account }.count
             line.gaps = r.coverageGaps.gaps.filter { $0.account == a.account }.count
@@ -126,9 +129,8 @@ public enum ReportRendering {
         var out = "# Installer expiry report: \(r.status.word)\n\n\(md(r.summary))\n"
         guard r.ledgerReadable else { return out }
         out += "\n- Generated: \(r.generatedAt.rfc3339)\n"
-        out += "- Thresholds: warning \(ReportFormatting.duration(r.thresholds.warn)), critical \(ReportFormatting.duration(r.thresholds.critical)), max sync age \(ReportFormatting.duration(r.thresholds.maxSyncAge))\n"
+        out += "- Thresholds: warning \(ReportFormatting.duration(r.thresholds.warn)), critical \(ReportFormatting.duration(r.thresholds.critical)), expired within \(ReportFormatting.duration(r.thresholds.expiredWithin)), max sync age \(r.thresholds.maxSyncAge.map(ReportFormatting.duration) ?? "off")\n"
         out += "- Last successful sync or reconcile: \(r.lastRefresh?.rfc3339 ?? "never")\n"
-        out += "- Previous report: \(r.previousReportAt?.rfc3339 ?? "none")\n"
         out += "- Ledger: \(r.counts.usable) usable, \(r.counts.unusable) unusable, \(r.counts.deleted) deleted\n"
         let findings = r.checks.filter { $0.status != .ok }
         if !findings.isEmpty {
