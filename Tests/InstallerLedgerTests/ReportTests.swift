@@ -73,6 +73,20 @@ struct ReportLedger {
         ReportSnapshot(lastRefresh: refreshedAgo.map { now.subtracting($0) }, expiredInWindow: expired, expiringWithinWarn: soon)
     }
 
+    @Test func theTextListsFiftyInstallersASectionAndSaysHowToSeeTheRest() throws {
+        let soon = (0..<1_120).map { item(String(format: "%08d-0000-4000-8000-000000000000", $0), now.adding(.hours(Int64(1 + $0 % 100)))) }
+        let report = ExpiryReport.make(snapshot: snapshot(soon: soon), thresholds: ReportThresholds(), now: now)
+        #expect(report.critical.count == 1_120)
+        let text = ReportRendering.text(report)
+        let rows = text.split(separator: "\n").filter { $0.hasPrefix("  20") }
+        #expect(rows.count == 50)
+        #expect(text.contains("  … and 1,070 more: installer-ledger list --expiring-within 7d\n"), "\(text.suffix(400))")
+        // JSON and CSV stay complete.
+        let json = try JSONSerialization.jsonObject(with: Data(ReportRendering.json(report).utf8)) as? [String: Any]
+        #expect((json?["critical"] as? [Any])?.count == 1_120)
+        #expect(ReportRendering.csv(report).split(separator: "\r\n").count == 1_121)
+    }
+
     @Test func thresholdsAreInclusiveAtTheirExactBoundary() {
         let ns = LedgerDuration(nanoseconds: 1)
         let report = ExpiryReport.make(snapshot: snapshot(soon: [

@@ -75,9 +75,14 @@ public enum ReportRendering {
         for section in installerSections(r) {
             out += "\n\(section.title): \(section.installers.count)\n"
             if section.installers.isEmpty { continue }
+            defer {
+                if section.installers.count > textRowsShown {
+                    out += "  … and \(thousands(section.installers.count - textRowsShown)) more: \(moreCommand(section.id, r))\n"
+                }
+            }
             out += "  " + acct("ACCOUNT") + fit("EXPIRES (UTC)", 18) + fit("DAYS", 6) + fit("INSTALLER", 10) + fit("NAME", 28) + fit("GROUP", 22)
                 + fit("OS", 9) + "PRODUCTS\n"
-            for i in section.installers {
+            for i in section.installers.prefix(textRowsShown) {
                 let days = i.daysLeft(at: r.generatedAt).map(String.init) ?? "-"
                 out += "  " + acct(i.account) + fit(minute(i.expireTime), 18) + fit(days, 6) + fit(String(i.uuid.prefix(8)), 10)
                     + fit(i.displayName, 28) + fit(i.groupLabel, 22) + fit(i.operatingSystem, 9) + products(i) + "\n"
@@ -86,21 +91,52 @@ public enum ReportRendering {
         out += "\n\(gapsTitle(r)): \(r.coverageGaps.gaps.count)\n"
         if !r.coverageGaps.isEmpty {
             out += "  " + acct("ACCOUNT") + fit("KIND", 9) + fit("GROUP OR PRODUCT", 28) + fit("LAST INSTALLER", 38) + "COVERED UNTIL\n"
-            for g in r.coverageGaps.gaps {
+            for g in r.coverageGaps.gaps.prefix(textRowsShown) {
                 out += "  " + acct(g.account) + fit(g.kind.rawValue, 9) + fit(gapLabel(g), 28) + fit(lastInstaller(g), 38) + minute(g.coveredUntil) + "\n"
+            }
+            if r.coverageGaps.gaps.count > textRowsShown {
+                out += "  … and \(thousands(r.coverageGaps.gaps.count - textRowsShown)) more: installer-ledger gaps --at \(r.coverageGaps.at.dateString)\n"
             }
         }
         for (title, rows) in [("Usable installers by device group", r.byGroup), ("Usable installers by product", r.byProduct)] {
             out += "\n\(title): \(rows.count)\n"
             if rows.isEmpty { continue }
             out += "  " + acct("ACCOUNT") + fit(title.hasSuffix("group") ? "GROUP" : "PRODUCT", 36) + fit("USABLE", 8) + fit("NEXT EXPIRY", 18) + "COVERED UNTIL\n"
-            for c in rows {
+            for c in rows.prefix(textRowsShown) {
                 out += "  " + acct(c.account) + fit(c.label, 36) + fit(String(c.usable), 8) + fit(minute(c.nextExpiry), 18) + minute(c.coveredUntil) + "\n"
+            }
+            if rows.count > textRowsShown {
+                out += "  … and \(thousands(rows.count - textRowsShown)) more: installer-ledger report --format json\n"
             }
         }
         out += "\nLedger: \(r.counts.usable) usable, \(r.counts.unusable) unusable, \(r.counts.deleted) deleted\n"
         // The long output: no `|` anywhere, or Nagios reads the rest as performance data.
         return first + ReportFormatting.plain(out)
+    }
+
+    /// The text format is a mail a person reads: at most this many rows a section (JSON and
+    /// CSV stay complete).
+    public static let textRowsShown = 50
+
+    /// The command that lists the rest of a section.
+    static func moreCommand(_ section: String, _ r: ExpiryReport) -> String {
+        let d = ReportFormatting.duration
+        switch section {
+        case "expired": return "installer-ledger history --kind became_unusable --since \(r.windowStart.secondsText)"
+        case "critical": return "installer-ledger list --expiring-within \(d(r.thresholds.critical))"
+        default: return "installer-ledger list --expiring-within \(d(r.thresholds.warn))"
+        }
+    }
+
+    /// `41,952`.
+    static func thousands(_ n: Int) -> String {
+        let digits = String(n)
+        var out = ""
+        for (k, c) in digits.enumerated() {
+            if k > 0 && (digits.count - k) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return out
     }
 
     /// One account's share of the findings, for the text report's "By account" section.
