@@ -56,7 +56,8 @@ extension InstallerLedgerCommand {
                                    valueName: "duration"), transform: ValueParsing.duration)
         var timeout: LedgerDuration?
 
-        @Option(help: ArgumentHelp("text, json, csv, markdown or prometheus.", valueName: "format"),
+        @Option(help: ArgumentHelp("text, json, csv, markdown, prometheus or html (one self-contained page with a timeline).",
+                                   valueName: "format"),
                 completion: ValueParsing.values(ReportFormat.self),
                 transform: ValueParsing.choiceOf(ReportFormat.self, what: "report format"))
         var format: ReportFormat = .text

@@ -350,7 +350,7 @@ struct ReportLedger {
     func eachFormatMatchesItsExpectedFile(_ format: ReportFormat) throws {
         let fixture = try ReportLedger()
         let rendered = ReportRendering.render(fixture.run(format).report, as: format)
-        let ext = ["text": "txt", "json": "json", "csv": "csv", "markdown": "md", "prometheus": "prom"][format.rawValue]!
+        let ext = ["text": "txt", "json": "json", "csv": "csv", "markdown": "md", "prometheus": "prom", "html": "html"][format.rawValue]!
         let url = repositoryRoot.appendingPathComponent("Tests/InstallerLedgerTests/Fixtures/report/report.\(ext)")
         if ProcessInfo.processInfo.environment["RECORD_FIXTURES"] == "1" {
             try rendered.write(to: url, atomically: true, encoding: .utf8)
@@ -376,6 +376,25 @@ struct ReportLedger {
         #expect(critical[1]["displayName"] as? String == ReportLedger.awkwardName)
         #expect(Set((object["byProduct"] as? [[String: Any]])?.first?.keys ?? [:].keys)
                 == ["productId", "productDisplayName", "usable", "nextExpiry", "coveredUntil", "account"])
+    }
+
+    @Test func theHTMLPageIsSelfContainedWithATimeline() throws {
+        let fixture = try ReportLedger()
+        let report = fixture.run(.html).report
+        let page = ReportRendering.html(report)
+        // One page a mail client shows: no scripts, no external assets, no download URL.
+        #expect(page.hasPrefix("<!DOCTYPE html>") && page.hasSuffix("</html>\n"))
+        for forbidden in ["<script", "src=", "href=", "<link", "@import", "url(", "download.example.invalid"] {
+            #expect(!page.contains(forbidden), "\(forbidden)")
+        }
+        #expect(page.contains("<div class=\"status\">INSTALLERS CRITICAL</div>"))
+        // The SVG timeline: a bar per device group and product, the two horizons.
+        let bars = page.components(separatedBy: "<rect ").count - 1
+        #expect(bars == report.byGroup.count + report.byProduct.count
+                + report.coverageGaps.gaps.filter { $0.coveredUntil <= report.generatedAt }.count)
+        #expect(page.contains(">critical 7d</text>") && page.contains(">warning 30d</text>"))
+        // Names are escaped, in tables and in the picture.
+        #expect(!page.contains(ReportLedger.awkwardName) && page.contains("=SUM(A1) Sales, &quot;EMEA&quot; | \\ *Q4*"))
     }
 
     @Test func prometheusParsesBackLineByLine() throws {

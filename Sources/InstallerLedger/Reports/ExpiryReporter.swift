@@ -2,7 +2,7 @@ import GRDB
 
 /// The formats `report` writes.
 public enum ReportFormat: String, Sendable, CaseIterable {
-    case text, json, csv, markdown, prometheus
+    case text, json, csv, markdown, prometheus, html
 }
 
 /// What a report run produced: the report (always, UNKNOWN when the ledger could not be

@@ -10,6 +10,7 @@ public enum ReportRendering {
         case .csv: csv(report)
         case .markdown: markdown(report)
         case .prometheus: prometheus(report, perInstaller: perInstaller)
+        case .html: html(report)
         }
     }
 
