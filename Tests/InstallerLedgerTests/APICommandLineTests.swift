@@ -379,35 +379,7 @@ final class CommandLineSandbox: @unchecked Sendable {
 
     /// Runs the binary and sends it SIGINT once `marker` appears on its stdout.
     func runInterrupted(_ arguments: [String], environment: [String: String], after marker: String) async throws -> ProcessResult {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    let process = Process()
-                    process.executableURL = productsDirectory.appendingPathComponent("installer-ledger")
-                    process.arguments = arguments
-                    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-                    let out = Pipe(), err = Pipe()
-                    process.standardOutput = out
-                    process.standardError = err
-                    process.standardInput = FileHandle.nullDevice
-                    try process.run()
-                    var stdout = Data()
-                    var signalled = false
-                    while true {
-                        let chunk = out.fileHandleForReading.availableData
-                        if chunk.isEmpty { break }
-                        stdout.append(chunk)
-                        if !signalled && String(decoding: stdout, as: UTF8.self).contains(marker) {
-                            kill(process.processIdentifier, SIGINT)
-                            signalled = true
-                        }
-                    }
-                    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    return ProcessResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                                         stderr: String(decoding: stderr, as: UTF8.self))
-                })
-            }
-        }
+        let r = try await runInterrupting(arguments, environment: environment, after: marker)
+        return ProcessResult(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 }

@@ -86,37 +86,8 @@ import Testing
     }
 
     @Test func ctrlCRemovesTheFolderAndEndsTheDemo() async throws {
-        let result: (Int32, Process.TerminationReason, String, String) = try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    let process = Process()
-                    process.executableURL = productsDirectory.appendingPathComponent("installer-ledger")
-                    process.arguments = ["demo"]
-                    process.environment = ProcessInfo.processInfo.environment.merging(strayEnvironment) { $1 }
-                    let out = Pipe(), err = Pipe()
-                    process.standardOutput = out
-                    process.standardError = err
-                    process.standardInput = FileHandle.nullDevice
-                    try process.run()
-                    var stdout = Data()
-                    var signalled = false
-                    while true {
-                        let chunk = out.fileHandleForReading.availableData
-                        if chunk.isEmpty { break }
-                        stdout.append(chunk)
-                        // Once the first installer is created, Ctrl-C.
-                        if !signalled, String(decoding: stdout, as: UTF8.self).contains("\ncreated ") {
-                            kill(process.processIdentifier, SIGINT)
-                            signalled = true
-                        }
-                    }
-                    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    return (process.terminationStatus, process.terminationReason, String(decoding: stdout, as: UTF8.self),
-                            String(decoding: stderr, as: UTF8.self))
-                })
-            }
-        }
+        // Once the first installer is created, Ctrl-C.
+        let result = try await runInterrupting(["demo"], environment: strayEnvironment, after: "\ncreated ")
         let (status, reason, stdout, stderr) = result
         #expect(reason == .uncaughtSignal && status == SIGINT, "\(status) \(reason)")
         #expect(stderr.contains("demo: interrupted; removed "))

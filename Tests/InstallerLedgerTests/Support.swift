@@ -103,3 +103,40 @@ func runProduct(_ name: String, _ arguments: [String], environment: [String: Str
 
 /// The repository root (for examples/).
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Runs `installer-ledger` and sends it SIGINT once `marker` appears on its stdout; returns how
+/// it ended (off the cooperative pool: it blocks on the pipes).
+func runInterrupting(_ arguments: [String], environment: [String: String], after marker: String) async throws
+    -> (status: Int32, reason: Process.TerminationReason, stdout: String, stderr: String)
+{
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result {
+                let process = Process()
+                process.executableURL = productsDirectory.appendingPathComponent("installer-ledger")
+                process.arguments = arguments
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+                let out = Pipe(), err = Pipe()
+                process.standardOutput = out
+                process.standardError = err
+                process.standardInput = FileHandle.nullDevice
+                try process.run()
+                var stdout = Data()
+                var signalled = false
+                while true {
+                    let chunk = out.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    stdout.append(chunk)
+                    if !signalled && String(decoding: stdout, as: UTF8.self).contains(marker) {
+                        kill(process.processIdentifier, SIGINT)
+                        signalled = true
+                    }
+                }
+                let stderr = err.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                return (process.terminationStatus, process.terminationReason, String(decoding: stdout, as: UTF8.self),
+                        String(decoding: stderr, as: UTF8.self))
+            })
+        }
+    }
+}
