@@ -240,6 +240,8 @@ extension SandboxServer {
     }
 
     private func listInstallers(_ request: IncomingRequest, company: Int) -> SandboxReply {
+        // The gateway parses the query before it reads any parameter.
+        if let problem = request.queryError { return apiError(400, problem) }
         var usable: Bool?
         if let text = request.query["usable"], !text.isEmpty {
             switch text.lowercased() {

@@ -239,11 +239,15 @@ private struct SandboxHTTPHandler: HTTPHandler {
         let receivedAt = Date()
         var headers: [String: String] = [:]
         for (name, value) in request.headers { headers[name.rawValue.lowercased()] = value }
+        // From the raw query, as a Go gateway decodes it (FlyingFox's items keep `+` as `+`).
+        let rawQuery = request.target.query()
+        let decoded = QueryString.parse(rawQuery)
         var query: [String: String] = [:]
-        for item in request.query where query[item.name] == nil { query[item.name] = item.value }
+        for item in decoded.values where query[item.name] == nil { query[item.name] = item.value }
         let incoming = IncomingRequest(
-            method: request.method.rawValue, path: request.path, rawQuery: request.target.query(),
-            query: query, headers: headers, body: try await request.bodyData, receivedAt: receivedAt)
+            method: request.method.rawValue, path: request.path, rawQuery: rawQuery,
+            query: query, queryError: decoded.error, headers: headers, body: try await request.bodyData,
+            receivedAt: receivedAt)
 
         let (reply, latency) = await sandbox.process(incoming)
         if latency > 0 { try await Task.sleep(for: .milliseconds(latency)) }
