@@ -49,6 +49,9 @@ extension SandboxServer {
 
         var reply: SandboxReply
         if let responseID = request.header("response-id") {
+            if !knobs.failNextCollection.isEmpty {
+                return failCollection(responseID, status: knobs.failNextCollection.removeFirst(), company: owner.company)
+            }
             reply = collect(responseID, request, company: owner.company)
         } else {
             reply = route(request, company: owner.company)
@@ -112,6 +115,18 @@ extension SandboxServer {
         var reply = apiError(405, "method \(request.method) not allowed on \(request.path); allowed: \(list)")
         reply.headers.append(("Allow", list))
         return reply
+    }
+
+    /// The knob `failNextCollection`: a collection answered `status` without collecting. A 504 is
+    /// ESET's "not ready within 120 s": the pending answer is gone and the request must be sent
+    /// again without `response-id` (collecting it again gives 404); other statuses keep it.
+    private func failCollection(_ responseID: String, status: Int, company: Int) -> SandboxReply {
+        if status == 504 {
+            accepted.forget(responseID, company: company)
+            return apiError(504, "injected failure (sandbox knob failNextCollection): the answer was not ready in time; "
+                + "send the request again without response-id")
+        }
+        return apiError(status, "injected failure (sandbox knob failNextCollection)")
     }
 
     private func collect(_ responseID: String, _ request: IncomingRequest, company: Int) -> SandboxReply {
