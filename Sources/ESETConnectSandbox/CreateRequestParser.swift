@@ -1,7 +1,9 @@
 import Foundation
 
-/// Validates a `POST /v1/installers` body the way ESET's gateway does: int64 fields as
-/// numbers or strings, unknown keys ignored, read-only fields ignored.
+/// Validates a `POST /v1/installers` body the way ESET's gateway does: first as protojson reads
+/// it into the request message (every field of the wrong JSON type is a 400 naming it; int64
+/// fields as numbers or strings; `null` is "not set"; unknown keys ignored), then as the service
+/// checks it (read-only fields ignored).
 enum CreateRequestParser {
     struct Invalid: Error {
         var message: String
@@ -21,26 +23,39 @@ enum CreateRequestParser {
     static func parse(_ body: Data, catalog: SandboxCompanyCatalog = SandboxCatalog.standard)
         throws(Invalid) -> InstallerRequest
     {
-        guard let root = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
-            throw Invalid(message: "request body must be a JSON object")
+        let bytes = [UInt8](body)
+        let checker = ProtoJSONChecker(bytes: bytes)
+        let document: JSONNode?
+        do {
+            document = try StrictJSONParser.parse(bytes)
+        } catch {
+            let (line, column) = StrictJSONParser.position(of: error.offset, in: bytes)
+            throw Invalid(message: "proto: syntax error (line \(line):\(column)): \(error.detail); the request body must be a JSON object")
         }
-        guard let installer = root["installer"] as? [String: Any] else {
+        // An empty body is an empty message to gRPC-gateway, which then lacks `installer`.
+        let root = document ?? JSONNode(value: .object([]), start: 0, end: 0)
+        guard case .object = root.value else {
+            throw checker.error(at: root.start, "unexpected token \(root.excerpt(in: bytes)); the request body must be a JSON object")
+        }
+        try checker.check(root, as: .createInstallerRequest)
+
+        // The types are right from here on; what follows is the service's own validation.
+        guard let installer = root["installer"] else {
             throw Invalid(message: "installer: required")
         }
-        let displayName = (installer["displayName"] as? String ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let displayName = (installer["displayName"]?.string ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !displayName.isEmpty else { throw Invalid(message: "installer.displayName: must not be empty") }
 
-        let os = try int64(installer["operatingSystemFamilyId"], "installer.operatingSystemFamilyId") ?? 0
+        let os = installer["operatingSystemFamilyId"]?.int64 ?? 0
         switch os {
         case 1, 3: break
         case 2: throw Invalid(message: "installer.operatingSystemFamilyId: Linux installers (2) cannot be created through the API")
         default: throw Invalid(message: "installer.operatingSystemFamilyId: must be 1 (Windows) or 3 (macOS), got \(os)")
         }
 
-        let language = (installer["preferredLanguageCode"] as? String ?? "").lowercased().replacingOccurrences(of: "_", with: "-")
+        let language = (installer["preferredLanguageCode"]?.string ?? "").lowercased().replacingOccurrences(of: "_", with: "-")
         var groupIndex: Int?
-        if let enrollment = installer["deviceEnrollment"] as? [String: Any],
-           let groupUuid = enrollment["securityGroupUuid"] as? String, !groupUuid.isEmpty {
+        if let groupUuid = installer["deviceEnrollment"]?["securityGroupUuid"]?.string, !groupUuid.isEmpty {
             guard let index = catalog.groupIndex(uuid: groupUuid) else {
                 throw Invalid(message: "installer.deviceEnrollment.securityGroupUuid: unknown security group \(groupUuid)")
             }
@@ -48,42 +63,21 @@ enum CreateRequestParser {
         }
 
         var components: [Int64] = []
-        if let raw = root["requestedComponentIds"], !(raw is NSNull) {
-            guard let list = raw as? [Any] else { throw Invalid(message: "requestedComponentIds: must be an array") }
-            for item in list {
-                guard let id = try int64(item, "requestedComponentIds"), acceptedComponentIds.contains(id) else {
-                    throw Invalid(message: "requestedComponentIds: unsupported component id \(item)")
-                }
-                if !components.contains(id) { components.append(id) }
+        for item in root["requestedComponentIds"]?.array ?? [] {
+            guard let id = item.int64, acceptedComponentIds.contains(id) else {
+                throw Invalid(message: "requestedComponentIds: unsupported component id \(item.excerpt(in: bytes))")
             }
+            if !components.contains(id) { components.append(id) }
         }
 
         return InstallerRequest(
             displayName: displayName, operatingSystemFamilyId: os,
             preferredLanguageCode: languages.contains(language) ? language : "en-us",
             groupIndex: groupIndex,
-            enableCloudScannerFeedback: installer["enableCloudScannerFeedback"] as? Bool ?? false,
-            enablePuaDetection: installer["enablePuaDetection"] as? Bool ?? false,
-            sendAnonymousDiagnosticData: installer["sendAnonymousDiagnosticData"] as? Bool ?? false,
+            enableCloudScannerFeedback: installer["enableCloudScannerFeedback"]?.bool ?? false,
+            enablePuaDetection: installer["enablePuaDetection"]?.bool ?? false,
+            sendAnonymousDiagnosticData: installer["sendAnonymousDiagnosticData"]?.bool ?? false,
             componentIds: components)
-    }
-
-    /// An int64 given as a JSON number or a JSON string (gRPC-gateway accepts both).
-    private static func int64(_ value: Any?, _ field: String) throws(Invalid) -> Int64? {
-        switch value {
-        case nil, is NSNull: return nil
-        case let text as String:
-            guard let number = Int64(text) else { throw Invalid(message: "\(field): '\(text)' is not an integer") }
-            return number
-        case let number as NSNumber:
-            let double = number.doubleValue
-            guard double == double.rounded(), abs(double) < 9.2e18 else {
-                throw Invalid(message: "\(field): \(number) is not an integer")
-            }
-            return number.int64Value
-        default:
-            throw Invalid(message: "\(field): must be an integer")
-        }
     }
 }
 

@@ -102,28 +102,40 @@ struct InstallerStore: Sendable {
     }
 }
 
-/// Where a page ends: an opaque `pageToken` on the wire (base64url, well under 128 characters).
+/// Where a page ends: an opaque `pageToken` on the wire, well under 128 characters.
+///
+/// The token is *standard* base64 with padding, as many real APIs hand out, so that it holds
+/// the characters a query string mangles: its first two bytes are a format marker chosen to
+/// encode as `+/` and zero bytes at the end make its length encode with `==`. Every real
+/// page token therefore holds `+`, `/` and `=`: a client that sends `+` unescaped gets it
+/// decoded as a space (see ``QueryString``) and the token refused with 400, as a Go gateway
+/// would.
 struct PageKey: Equatable {
     var createMicros: Int64
     var uuid: String
 
+    /// The format marker: `0xFB 0xFF` encodes as `+/`.
+    private static let marker: [UInt8] = [0xFB, 0xFF]
+
     var token: String {
-        let raw = Data("\(createMicros):\(uuid)".utf8).base64EncodedString()
-        return "p1." + raw.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        var bytes = Self.marker
+        withUnsafeBytes(of: createMicros.bigEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: uuid.utf8)
+        // One byte over a multiple of three: the base64 ends in `==`.
+        while bytes.count % 3 != 1 { bytes.append(0) }
+        return Data(bytes).base64EncodedString()
     }
 
-    /// Decodes a page token; `nil` when it was not made by ``token``.
+    /// Decodes a page token; `nil` when it was not made by ``token`` (a `+` turned into a space
+    /// on the way is not base64, so such a token is refused).
     init?(token: String) {
-        guard token.hasPrefix("p1."), token.count <= 128 else { return nil }
-        var base64 = String(token.dropFirst(3))
-            .replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
-              let colon = text.firstIndex(of: ":"), let micros = Int64(text[..<colon])
-        else { return nil }
-        let uuid = String(text[text.index(after: colon)...])
-        guard !uuid.isEmpty else { return nil }
+        guard token.count <= 128, let data = Data(base64Encoded: token) else { return nil }
+        let bytes = [UInt8](data)
+        guard bytes.count > Self.marker.count + 8, bytes.starts(with: Self.marker) else { return nil }
+        let micros = bytes[2..<10].reduce(Int64(0)) { $0 << 8 | Int64($1) }
+        var rest = bytes[10...]
+        while rest.last == 0 { rest = rest.dropLast() }
+        guard let uuid = String(validating: rest, as: UTF8.self), !uuid.isEmpty else { return nil }
         self.init(createMicros: micros, uuid: uuid)
     }
 

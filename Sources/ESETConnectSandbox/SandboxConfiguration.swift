@@ -103,6 +103,12 @@ public struct SandboxKnobs: Sendable, Codable, Equatable {
     public var nonJSONErrorBodies: Bool
     /// How many next 200 answers carry a truncated JSON body.
     public var malformedNext: Int
+    /// Status codes to answer the next collections with (requests that carry a `response-id`
+    /// after a 202), one per collection, without handing the answer out. A 504 also forgets the
+    /// pending answer, as ESET does when it is not ready within 120 s: the client must send the
+    /// request again without `response-id` (collecting with the old one gives 404). Other
+    /// statuses keep it for the next collection.
+    public var failNextCollection: [Int]
 
     /// Makes knobs; the defaults inject nothing.
     public init(
@@ -114,7 +120,8 @@ public struct SandboxKnobs: Sendable, Codable, Equatable {
         dropNextBeforeProcessing: Int = 0,
         dropNextAfterProcessing: Int = 0,
         nonJSONErrorBodies: Bool = false,
-        malformedNext: Int = 0
+        malformedNext: Int = 0,
+        failNextCollection: [Int] = []
     ) {
         self.latencyMilliseconds = latencyMilliseconds
         self.accepted202Count = accepted202Count
@@ -125,6 +132,7 @@ public struct SandboxKnobs: Sendable, Codable, Equatable {
         self.dropNextAfterProcessing = dropNextAfterProcessing
         self.nonJSONErrorBodies = nonJSONErrorBodies
         self.malformedNext = malformedNext
+        self.failNextCollection = failNextCollection
     }
 
     /// Decodes knobs; absent keys take their default, so `{"failNext":[503]}` is complete.
@@ -139,7 +147,8 @@ public struct SandboxKnobs: Sendable, Codable, Equatable {
             dropNextBeforeProcessing: try c.decodeIfPresent(Int.self, forKey: .dropNextBeforeProcessing) ?? 0,
             dropNextAfterProcessing: try c.decodeIfPresent(Int.self, forKey: .dropNextAfterProcessing) ?? 0,
             nonJSONErrorBodies: try c.decodeIfPresent(Bool.self, forKey: .nonJSONErrorBodies) ?? false,
-            malformedNext: try c.decodeIfPresent(Int.self, forKey: .malformedNext) ?? 0
+            malformedNext: try c.decodeIfPresent(Int.self, forKey: .malformedNext) ?? 0,
+            failNextCollection: try c.decodeIfPresent([Int].self, forKey: .failNextCollection) ?? []
         )
     }
 }

@@ -7,14 +7,84 @@ struct IncomingRequest: Sendable {
     var path: String
     /// Raw percent-encoded query string.
     var rawQuery: String
-    /// Decoded query items, first value of each name.
+    /// Decoded query items, first value of each name, decoded as a Go gateway does (see ``QueryString``).
     var query: [String: String]
+    /// Why the query string cannot be decoded (a bad `%` escape, a `;`); `nil` when it can.
+    /// The API answers 400 with it; the control endpoints ignore it.
+    var queryError: String? = nil
     /// Header names lowercased.
     var headers: [String: String]
     var body: Data
     var receivedAt: Date
 
     func header(_ name: String) -> String? { headers[name.lowercased()] }
+}
+
+/// Query strings decoded as Go's `url.ParseQuery`, which gRPC-gateway reads them with (through
+/// `http.Request.ParseForm`): pairs split on `&`, `+` is a space, `%XX` is a byte. So a client
+/// that sends a page token's `+` unescaped gets it back as a space, as it would from ESET, and
+/// one that sends `%2B` gets its `+`.
+enum QueryString {
+    /// The values of each name in order, and the first error Go would report (the pairs it can
+    /// decode are kept, as Go keeps them).
+    static func parse(_ raw: String) -> (values: [(name: String, value: String)], error: String?) {
+        var values: [(name: String, value: String)] = []
+        var firstError: String?
+        for pair in raw.split(separator: "&", omittingEmptySubsequences: true) {
+            if pair.contains(";") {
+                firstError = firstError ?? "invalid semicolon separator in query"
+                continue
+            }
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            do {
+                let name = try unescape(parts[0])
+                let value = try unescape(parts.count > 1 ? parts[1] : "")
+                values.append((name, value))
+            } catch {
+                firstError = firstError ?? error.description
+            }
+        }
+        return (values, firstError)
+    }
+
+    /// Go's `url.QueryUnescape`, whose error reads `invalid URL escape "%zz"`.
+    static func unescape(_ text: Substring) throws(EscapeError) -> String {
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "+"):
+                out.append(UInt8(ascii: " "))
+                i += 1
+            case UInt8(ascii: "%"):
+                guard i + 2 < bytes.count, let high = hexValue(bytes[i + 1]), let low = hexValue(bytes[i + 2]) else {
+                    let escape = String(decoding: bytes[i..<min(i + 3, bytes.count)], as: UTF8.self)
+                    throw EscapeError(description: "invalid URL escape \"\(escape)\"")
+                }
+                out.append(high << 4 | low)
+                i += 3
+            default:
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    struct EscapeError: Error {
+        var description: String
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
 }
 
 /// What the sandbox answers: a status, headers and body, or a dropped connection.

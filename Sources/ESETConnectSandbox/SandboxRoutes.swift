@@ -49,6 +49,9 @@ extension SandboxServer {
 
         var reply: SandboxReply
         if let responseID = request.header("response-id") {
+            if !knobs.failNextCollection.isEmpty {
+                return failCollection(responseID, status: knobs.failNextCollection.removeFirst(), company: owner.company)
+            }
             reply = collect(responseID, request, company: owner.company)
         } else {
             reply = route(request, company: owner.company)
@@ -72,27 +75,58 @@ extension SandboxServer {
     /// A `/v1/` request of an authorised caller, acting on the caller's company only.
     private func route(_ request: IncomingRequest, company: Int) -> SandboxReply {
         let path = request.path
-        if path == "/v1/installers" {
-            switch request.method {
-            case "GET": return listInstallers(request, company: company)
-            case "POST": return createInstaller(request, company: company)
-            default: return apiError(405, "method \(request.method) not allowed on \(path)")
-            }
-        }
-        if path.hasPrefix("/v1/installers/") {
-            let uuid = String(path.dropFirst("/v1/installers/".count))
-            guard !uuid.isEmpty, !uuid.contains("/") else { return apiError(404, "no such endpoint: \(path)") }
-            guard uuid.count <= 100 else { return apiError(400, "installerUuid: must be at most 100 characters") }
-            switch request.method {
-            case "GET": return getInstaller(uuid, company: company)
-            case "DELETE": return deleteInstaller(uuid, company: company)
-            default: return apiError(405, "method \(request.method) not allowed on \(path)")
-            }
-        }
-        if path == "/v1/gpo-sccm-files:generate" {
+        // Any method a path does not serve, a known one (PUT) or not (PROPFIND, BREW), is
+        // answered as grpc-gateway's ServeMux answers it: it looks the path up under the other
+        // methods; when one serves it, the answer is 405 "Method Not Allowed" with gRPC code 12
+        // (UNIMPLEMENTED), else 404 with code 5 (NOT_FOUND), both google.rpc.Status bodies with
+        // a request-id like every other error. The sandbox adds the `Allow` header RFC 9110
+        // requires of a 405. (Older grpc-gateway releases send that 405 as HTTP 501.)
+        guard let allowed = Self.allowedMethods(path) else { return apiError(404, "no such endpoint: \(path)") }
+        guard allowed.contains(request.method) else { return methodNotAllowed(request, allowed: allowed) }
+        switch (path, request.method) {
+        case ("/v1/installers", "GET"): return listInstallers(request, company: company)
+        case ("/v1/installers", "POST"): return createInstaller(request, company: company)
+        case ("/v1/gpo-sccm-files:generate", _):
             return apiError(501, "GPO/SCCM file generation is not simulated by the sandbox")
+        default:
+            let uuid = String(path.dropFirst("/v1/installers/".count))
+            guard uuid.count <= 100 else { return apiError(400, "installerUuid: must be at most 100 characters") }
+            return request.method == "GET" ? getInstaller(uuid, company: company) : deleteInstaller(uuid, company: company)
         }
-        return apiError(404, "no such endpoint: \(path)")
+    }
+
+    /// The methods an API path serves, in the order an `Allow` header lists them; `nil` when no
+    /// endpoint has that path.
+    static func allowedMethods(_ path: String) -> [String]? {
+        switch path {
+        case "/oauth/token": return ["POST"]
+        case "/v1/installers": return ["GET", "POST"]
+        case "/v1/gpo-sccm-files:generate": return ["POST"]
+        default:
+            guard path.hasPrefix("/v1/installers/") else { return nil }
+            let uuid = path.dropFirst("/v1/installers/".count)
+            return uuid.isEmpty || uuid.contains("/") ? nil : ["GET", "DELETE"]
+        }
+    }
+
+    /// 405 with the `Allow` header listing what `path` serves.
+    private func methodNotAllowed(_ request: IncomingRequest, allowed: [String]) -> SandboxReply {
+        let list = allowed.joined(separator: ", ")
+        var reply = apiError(405, "method \(request.method) not allowed on \(request.path); allowed: \(list)")
+        reply.headers.append(("Allow", list))
+        return reply
+    }
+
+    /// The knob `failNextCollection`: a collection answered `status` without collecting. A 504 is
+    /// ESET's "not ready within 120 s": the pending answer is gone and the request must be sent
+    /// again without `response-id` (collecting it again gives 404); other statuses keep it.
+    private func failCollection(_ responseID: String, status: Int, company: Int) -> SandboxReply {
+        if status == 504 {
+            accepted.forget(responseID, company: company)
+            return apiError(504, "injected failure (sandbox knob failNextCollection): the answer was not ready in time; "
+                + "send the request again without response-id")
+        }
+        return apiError(status, "injected failure (sandbox knob failNextCollection)")
     }
 
     private func collect(_ responseID: String, _ request: IncomingRequest, company: Int) -> SandboxReply {
@@ -146,7 +180,9 @@ extension SandboxServer {
 extension SandboxServer {
     private func token(_ request: IncomingRequest) -> SandboxReply {
         guard request.method == "POST" else {
-            return ErrorBody.oauth(405, "invalid_request", "the token endpoint accepts POST only")
+            var reply = ErrorBody.oauth(405, "invalid_request", "the token endpoint accepts POST only")
+            reply.headers.append(("Allow", "POST"))
+            return reply
         }
         let contentType = request.header("content-type")?.lowercased() ?? ""
         guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
@@ -219,6 +255,8 @@ extension SandboxServer {
     }
 
     private func listInstallers(_ request: IncomingRequest, company: Int) -> SandboxReply {
+        // The gateway parses the query before it reads any parameter.
+        if let problem = request.queryError { return apiError(400, problem) }
         var usable: Bool?
         if let text = request.query["usable"], !text.isEmpty {
             switch text.lowercased() {

@@ -61,9 +61,15 @@ public actor SandboxServer {
         guard http == nil else { throw SandboxError.alreadyStarted }
         try SandboxTenant.validate(configuration.tenants)
         let address = try Self.loopbackAddress(host: configuration.host, port: configuration.port)
+        let handler = SandboxHTTPHandler(sandbox: self)
         let server = HTTPServer(
             config: HTTPServer.Configuration(address: address, timeout: 600, logger: .disabled),
-            handler: SandboxHTTPHandler(sandbox: self))
+            handler: handler)
+        // FlyingFox routes only the methods it knows (GET, POST, PUT, DELETE, PATCH, HEAD,
+        // OPTIONS, CONNECT, TRACE) to a handler and answers any other one itself with an empty
+        // 404 without `request-id`. Routing the other registered methods here too lets the
+        // sandbox answer them as it answers PUT (405 with Allow, or 404; see `route(_:company:)`).
+        await server.appendRoute(HTTPRoute(methods: Set(Self.otherMethods.map { HTTPMethod($0) }), path: "*"), to: handler)
         let failure = Mutex<(any Error)?>(nil)
         let task = Task {
             do { try await server.run() } catch { failure.withLock { $0 = error } }
@@ -185,6 +191,17 @@ public actor SandboxServer {
 
     var nowMicros: Int64 { SandboxTime.micros(now()) }
 
+    /// Methods beyond FlyingFox's own that reach the sandbox's routes: those of the IANA HTTP
+    /// Method Registry (WebDAV, versioning, QUERY, ...) and the jokes of RFC 2324/7168 that
+    /// fuzzers like to send. A token outside this list still gets FlyingFox's empty 404.
+    static let otherMethods = [
+        "ACL", "BASELINE-CONTROL", "BIND", "CHECKIN", "CHECKOUT", "COPY", "LABEL", "LINK", "LOCK", "MERGE",
+        "MKACTIVITY", "MKCALENDAR", "MKCOL", "MKREDIRECTREF", "MKWORKSPACE", "MOVE", "ORDERPATCH", "PROPFIND",
+        "PROPPATCH", "QUERY", "REBIND", "REPORT", "SEARCH", "UNBIND", "UNCHECKOUT", "UNLINK", "UNLOCK", "UPDATE",
+        "UPDATEREDIRECTREF", "VERSION-CONTROL",
+        "PURGE", "M-SEARCH", "NOTIFY", "SUBSCRIBE", "UNSUBSCRIBE", "BREW", "WHEN",
+    ]
+
     // MARK: - Addresses
 
     static func loopbackAddress(host: String, port: UInt16) throws -> any SocketAddress {
@@ -222,11 +239,15 @@ private struct SandboxHTTPHandler: HTTPHandler {
         let receivedAt = Date()
         var headers: [String: String] = [:]
         for (name, value) in request.headers { headers[name.rawValue.lowercased()] = value }
+        // From the raw query, as a Go gateway decodes it (FlyingFox's items keep `+` as `+`).
+        let rawQuery = request.target.query()
+        let decoded = QueryString.parse(rawQuery)
         var query: [String: String] = [:]
-        for item in request.query where query[item.name] == nil { query[item.name] = item.value }
+        for item in decoded.values where query[item.name] == nil { query[item.name] = item.value }
         let incoming = IncomingRequest(
-            method: request.method.rawValue, path: request.path, rawQuery: request.target.query(),
-            query: query, headers: headers, body: try await request.bodyData, receivedAt: receivedAt)
+            method: request.method.rawValue, path: request.path, rawQuery: rawQuery,
+            query: query, queryError: decoded.error, headers: headers, body: try await request.bodyData,
+            receivedAt: receivedAt)
 
         let (reply, latency) = await sandbox.process(incoming)
         if latency > 0 { try await Task.sleep(for: .milliseconds(latency)) }

@@ -108,6 +108,11 @@ struct AcceptedAnswers: Sendable {
         return id
     }
 
+    /// Forgets the pending answer `id` of `company` (ESET gave up on it: 504).
+    mutating func forget(_ id: String, company: Int) {
+        if pending[id]?.company == company { pending[id] = nil }
+    }
+
     /// Asks for the answer of `id` once more, for `company`; the answer is handed out once, then
     /// forgotten. Another company's `response-id` is unknown to this one.
     mutating func collect(_ id: String, for request: IncomingRequest, company: Int, nowMicros: Int64) -> Collection {

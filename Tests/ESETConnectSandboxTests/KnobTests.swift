@@ -195,4 +195,58 @@ import Testing
             #expect(ids.allSatisfy { UUID(uuidString: $0) != nil })
         }
     }
+
+    @Test func failNextCollection504ForgetsThePendingAnswer() async throws {
+        let knobs = SandboxKnobs(accepted202Count: 1, failNextCollection: [504])
+        try await withSandbox(SandboxConfiguration(prepopulatedInstallers: 2, knobs: knobs)) { sandbox, client in
+            let token = try await client.accessToken()
+            let first = try await client.send("GET", "/v1/installers", token: token)
+            #expect(first.status == 202)
+            let responseID = try #require(first.header("response-id"))
+
+            let timedOut = try await client.send("GET", "/v1/installers", token: token, headers: ["response-id": responseID])
+            #expect(timedOut.status == 504)
+            #expect(timedOut.object?["code"] as? Int == 4)
+            #expect(timedOut.header("request-id") != nil)
+            #expect(await sandbox.knobs.failNextCollection.isEmpty)
+            // Gone: the old response-id no longer collects anything.
+            let stale = try await client.send("GET", "/v1/installers", token: token, headers: ["response-id": responseID])
+            #expect(stale.status == 404)
+
+            // Sent again as a new request, it is accepted and collected as usual.
+            let again = try await client.send("GET", "/v1/installers", token: token)
+            #expect(again.status == 202)
+            let newID = try #require(again.header("response-id"))
+            #expect(newID != responseID)
+            let collected = try await client.send("GET", "/v1/installers", token: token, headers: ["response-id": newID])
+            #expect(collected.status == 200)
+            #expect((collected.object?["installers"] as? [Any])?.count == 2)
+        }
+    }
+
+    @Test func failNextCollectionOtherStatusesKeepTheAnswerAndSpareOtherRequests() async throws {
+        try await withSandbox { sandbox, client in
+            let token = try await client.accessToken()
+            // Set through the control endpoint, as a script would.
+            let patched = try await client.send("PATCH", "/_sandbox/knobs",
+                                                json: ["accepted202Count": 1, "failNextCollection": [503]])
+            #expect(patched.object?["failNextCollection"] as? [Int] == [503])
+            let first = try await client.create(windowsInstaller(), token: token)
+            #expect(first.status == 202)  // not a collection: the knob is left alone
+            #expect(await sandbox.knobs.failNextCollection == [503])
+            let responseID = try #require(first.header("response-id"))
+            let unavailable = try await client.create(windowsInstaller(), token: token, headers: ["response-id": responseID])
+            #expect(unavailable.status == 503)
+            let collected = try await client.create(windowsInstaller(), token: token, headers: ["response-id": responseID])
+            #expect(collected.status == 200)
+            let uuid = try #require(collected.installer?["uuid"] as? String)
+            #expect(await sandbox.installers().map(\.uuid) == [uuid])
+        }
+    }
+
+    @Test func knobsDecodeFailNextCollection() throws {
+        let knobs = try JSONDecoder().decode(SandboxKnobs.self, from: Data(#"{"failNextCollection":[504,503]}"#.utf8))
+        #expect(knobs == SandboxKnobs(failNextCollection: [504, 503]))
+        #expect(try JSONDecoder().decode(SandboxKnobs.self, from: Data("{}".utf8)).failNextCollection.isEmpty)
+    }
 }

@@ -29,12 +29,19 @@ struct SandboxClient {
         self.session = URLSession(configuration: .ephemeral)
     }
 
+    /// Sends a request. `query` is percent-encoded strictly (`+`, `/`, `=` and `&` too, which
+    /// `URLComponents.queryItems` would leave as they are); `rawQuery` is sent exactly as given.
     func send(
-        _ method: String, _ path: String, query: [String: String] = [:], token: String? = nil,
+        _ method: String, _ path: String, query: [String: String] = [:], rawQuery: String? = nil, token: String? = nil,
         headers: [String: String] = [:], json: Any? = nil, body: Data? = nil, contentType: String? = nil
     ) async throws -> Answer {
         var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
-        if !query.isEmpty { components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
+        if !query.isEmpty {
+            components.percentEncodedQueryItems = query.sorted { $0.key < $1.key }.map {
+                URLQueryItem(name: strictlyEncoded($0.key), value: strictlyEncoded($0.value))
+            }
+        }
+        if let rawQuery { components.percentEncodedQuery = rawQuery }
         var request = URLRequest(url: components.url!)
         request.httpMethod = method
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
@@ -66,6 +73,12 @@ struct SandboxClient {
         if let components { body["requestedComponentIds"] = components }
         return try await send("POST", "/v1/installers", token: token, headers: headers, json: body)
     }
+}
+
+/// `text` with everything but RFC 3986's unreserved characters percent-encoded.
+func strictlyEncoded(_ text: String) -> String {
+    text.addingPercentEncoding(withAllowedCharacters: CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
 }
 
 /// A Windows installer create body.

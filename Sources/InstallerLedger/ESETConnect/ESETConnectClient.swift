@@ -60,12 +60,11 @@ public actor ESETConnectClient {
                                _ body: (ListInstallersPage) async throws -> Void) async throws {
         var pageToken = ""
         repeat {
-            var components = URLComponents(url: configuration.installersURL, resolvingAgainstBaseURL: false)!
-            var items = [URLQueryItem(name: "pageSize", value: String(pageSize))]
-            if let usable { items.append(URLQueryItem(name: "usable", value: usable ? "true" : "false")) }
-            if !pageToken.isEmpty { items.append(URLQueryItem(name: "pageToken", value: pageToken)) }
-            components.queryItems = items
-            let response = try await perform(method: "GET", url: components.url!, body: nil, isCreate: false)
+            var items = [("pageSize", String(pageSize))]
+            if let usable { items.append(("usable", usable ? "true" : "false")) }
+            if !pageToken.isEmpty { items.append(("pageToken", pageToken)) }
+            let response = try await perform(method: "GET", url: Self.url(configuration.installersURL, query: items),
+                                             body: nil, isCreate: false)
             let page = try decode(response) { try InstallerAnswer.listPage(from: $0) }
             try await body(page)
             pageToken = page.nextPageToken
@@ -81,6 +80,23 @@ public actor ESETConnectClient {
     /// Revokes an installer.
     public func deleteInstaller(uuid: String) async throws {
         _ = try await perform(method: "DELETE", url: installerURL(uuid), body: nil, isCreate: false)
+    }
+
+    /// Characters a query name or value may hold as they are: RFC 3986's unreserved ones.
+    /// Everything else is percent-encoded, `+` above all: ESET's Go gateway reads a raw `+` as
+    /// a space, which would break a standard-base64 page token (`URLComponents.queryItems`
+    /// leaves `+`, `/` and `=` as they are).
+    static let queryValueAllowed = CharacterSet(charactersIn:
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    /// `base` with the query `items`, each name and value percent-encoded strictly.
+    static func url(_ base: URL, query items: [(name: String, value: String)]) -> URL {
+        var components = URLComponents(url: base, resolvingAgainstBaseURL: false)!
+        func escape(_ text: String) -> String {
+            text.addingPercentEncoding(withAllowedCharacters: queryValueAllowed) ?? ""
+        }
+        components.percentEncodedQueryItems = items.map { URLQueryItem(name: escape($0.name), value: escape($0.value)) }
+        return components.url!
     }
 
     func installerURL(_ uuid: String) -> URL {
@@ -156,6 +172,15 @@ public actor ESETConnectClient {
                 // have happened: never send it again, let sync find out.
                 if isCreate && (response.status == 500 || response.status == 502 || response.status == 504) {
                     throw ESETConnectError.uncertain(requestId: requestId, message: "ESET answered \(response.status): \(Self.message(in: response))")
+                }
+                if response.status == 504, responseId != nil {
+                    // ESET gave up on the pending answer (not ready within 120 s): it is gone,
+                    // and the request must be sent again as a new one, without the old
+                    // response-id (which would only get 404). Reads and DELETE only: DELETE is
+                    // idempotent, and a second one that finds the installer gone gets 404, which
+                    // its callers take as "revoked". A creation is uncertain (above).
+                    responseId = nil
+                    waitingSince = nil
                 }
                 attempt += 1
                 guard attempt < maxAttempts else {
