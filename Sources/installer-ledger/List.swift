@@ -134,7 +134,7 @@ extension InstallerLedgerCommand {
                 var filter = selection.filter
                 filter.scope = try accounts.scope(ledger)
                 if selection.isPending {
-                    var renderer = PendingCreationListRenderer(format: format)
+                    var renderer = PendingCreationListRenderer(format: format, showsAccount: try accounts.showsAccount(ledger))
                     let pending = try ledger.pendingCreations(matching: filter, asOf: asOf)
                     try StandardOutput.stream(&renderer) { emit in if !pending.isEmpty { try emit(pending) } }
                     return

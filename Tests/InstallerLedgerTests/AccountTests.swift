@@ -101,6 +101,9 @@ import Testing
         #expect(try ledger.creation(planKey: "plan:line-2", account: globex) == nil)
         #expect(try ledger.pendingCreations(state: .pending, scope: .only(globex)).isEmpty)
         #expect(try ledger.pendingCreations(state: .pending, scope: .only(acme)).map(\.account) == ["acme"])
+        var table = PendingCreationListRenderer(format: .table, showsAccount: true)
+        let rows = table.begin() + table.render(try ledger.pendingCreations(state: .pending))
+        #expect(rows.hasPrefix("ACCOUNT      ID ") && rows.contains("\nacme         "))
     }
 
     @Test func theAccountOfAnAPIRun() throws {

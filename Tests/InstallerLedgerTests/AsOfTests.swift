@@ -58,7 +58,7 @@ struct ScriptedHistory {
         try ledger.recordCreated(Sample.received(c), pendingId: pending.localId, source: .sync, at: Self.t("2026-07-02T12:00:00Z"))
         // What `reconcile` writes when the clock has passed an installer's expiry.
         let expiredAt = Self.t("2026-08-05T00:00:00Z")
-        try ledger.dbWriter.write { db in
+        try ledger.write { db in
             try db.execute(sql: """
                 UPDATE installers SET status = 'unusable', status_reason = 'expired', status_changed_at = ? WHERE uuid = ?
                 """, arguments: [expiredAt.nanoseconds, Self.b])

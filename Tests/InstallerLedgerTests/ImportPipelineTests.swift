@@ -37,7 +37,7 @@ import Testing
     }
 
     static func foreignKeyViolations(_ ledger: Ledger) throws -> Int {
-        try ledger.dbWriter.read { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count }
+        try ledger.read { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count }
     }
 
     @Test func aBulkImportRecordsExactlyWhatRecordingOneByOneDoes() throws {
@@ -83,9 +83,9 @@ import Testing
         let ledger = try Ledger.open(path: folder.file("ledger.sqlite"))
         let orphan = "INSERT INTO activated_products (installer_uuid, position) VALUES ('no-such-installer', 0)"
         _ = try ledger.importAnswers([Self.ndjson(Self.installers(10))], at: Sample.now)
-        #expect(throws: DatabaseError.self) { try ledger.dbWriter.write { try $0.execute(sql: orphan) } }
+        #expect(throws: DatabaseError.self) { try ledger.write { try $0.execute(sql: orphan) } }
         #expect(throws: ImportError.self) { try ledger.importAnswers([Sample.input("{\"installer\": 1}")], at: Sample.now) }
-        #expect(throws: DatabaseError.self) { try ledger.dbWriter.write { try $0.execute(sql: orphan) } }
+        #expect(throws: DatabaseError.self) { try ledger.write { try $0.execute(sql: orphan) } }
         #expect(try Self.foreignKeyViolations(ledger) == 0)
     }
 
@@ -106,7 +106,7 @@ import Testing
 
     @Test func aFailedRecordingStopsTheDecoderAndWritesNothing() throws {
         let ledger = try Ledger.inMemory()
-        try ledger.dbWriter.writeWithoutTransaction { db in
+        try ledger.writeWithoutTransaction { db in
             try db.execute(sql: """
                 CREATE TEMP TRIGGER refuse BEFORE INSERT ON installers WHEN NEW.display_name = 'Branch PCs 40'
                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END

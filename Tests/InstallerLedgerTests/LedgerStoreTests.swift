@@ -16,9 +16,9 @@ import Testing
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         let folderAttributes = try FileManager.default.attributesOfItem(atPath: folder.file("sub/dir"))
         #expect((folderAttributes[.posixPermissions] as? Int) == 0o700)
-        let mode = try ledger.dbWriter.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        let mode = try ledger.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
-        let fk = try ledger.dbWriter.read { db in try Int.fetchOne(db, sql: "PRAGMA foreign_keys") }
+        let fk = try ledger.read { db in try Int.fetchOne(db, sql: "PRAGMA foreign_keys") }
         #expect(fk == 1)
         // Reopening a current ledger works.
         _ = try Ledger.open(path: path)
@@ -34,7 +34,7 @@ import Testing
     func checkpointed(_ path: String) throws {
         let ledger = try Ledger.open(path: path)
         _ = try ledger.record([Sample.received(Sample.installer(uuid: "keep"))], source: .import, at: Sample.now)
-        try ledger.dbWriter.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        try ledger.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
 
     func fileDigest(_ path: String) throws -> String {
@@ -74,8 +74,8 @@ import Testing
     @Test func historyIsAppendOnly() throws {
         let ledger = try Ledger.inMemory()
         _ = try ledger.record([Sample.received(Sample.installer(uuid: "a"))], source: .import, at: Sample.now)
-        #expect(throws: DatabaseError.self) { try ledger.dbWriter.write { db in try db.execute(sql: "DELETE FROM events") } }
-        #expect(throws: DatabaseError.self) { try ledger.dbWriter.write { db in try db.execute(sql: "UPDATE events SET kind = 'deleted'") } }
+        #expect(throws: DatabaseError.self) { try ledger.write { db in try db.execute(sql: "DELETE FROM events") } }
+        #expect(throws: DatabaseError.self) { try ledger.write { db in try db.execute(sql: "UPDATE events SET kind = 'deleted'") } }
     }
 }
 
@@ -239,7 +239,7 @@ import Testing
         let i = Sample.installer(uuid: "0b7f3c1e-5a2d-4c8e-9f10-2a3b4c5d6e7f", name: "Vienna PCs", os: 3,
                                  created: "2026-09-01T08:00:00Z", products: [Sample.entry, Sample.complete])
         _ = try ledger.record([Sample.received(i)], source: .import, at: Sample.now)
-        try ledger.dbWriter.read { db in
+        try ledger.read { db in
             let row = try #require(try Row.fetchOne(db, sql: "SELECT * FROM installers_readable"))
             #expect(row["uuid"] as String == i.uuid && row["account"] as String == "default")
             #expect(row["os"] as String == "macos" && row["create_time"] as String == "2026-09-01T08:00:00Z")

@@ -108,7 +108,7 @@ import LedgerMigrations
 
         let ledger = try Ledger.open(path: path)
         #expect(try ledger.appliedMigrations() == LedgerMigrationFiles.all.map(\.identifier))
-        let after = try ledger.dbWriter.read { db in try Self.rows(db) }
+        let after = try ledger.read { db in try Self.rows(db) }
         for (table, oldRows) in before where table != "grdb_migrations" && table != "ledger_migration_checksums" {
             // Every old row is still there, with the same values in the same leading columns
             // (a later migration may only add columns).
@@ -122,14 +122,14 @@ import LedgerMigrations
         // until the next API run; the events keep their ids and stay append-only.
         #expect(try ledger.accounts().map(\.name) == ["default"])
         #expect(try ledger.accounts().first?.username == nil)
-        try ledger.dbWriter.read { db in
+        try ledger.read { db in
             for table in ["installers", "pending_creations", "runs", "report_runs"] where try db.tableExists(table) {
                 #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE account_id IS NOT 1") == 0, "\(table)")
             }
             #expect(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events' ORDER BY name")
                     == ["events_are_append_only_delete", "events_are_append_only_update"])
         }
-        #expect(throws: DatabaseError.self) { try ledger.dbWriter.write { db in try db.execute(sql: "DELETE FROM events") } }
+        #expect(throws: DatabaseError.self) { try ledger.write { db in try db.execute(sql: "DELETE FROM events") } }
         // The upgraded ledger answers the usual queries with the old data.
         let installer = try ledger.installer(Self.uuid)
         #expect(installer.account == "default")

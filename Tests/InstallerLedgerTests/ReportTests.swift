@@ -229,7 +229,7 @@ struct ReportLedger {
         // Five minutes later the installer that expired 20 h ago is still within 26 h: CRITICAL.
         #expect(first[now.adding(.seconds(300))]?.0 == .critical)
         // A report never writes: no run is recorded.
-        let runs = try fixture.ledger.dbWriter.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM report_runs") }
+        let runs = try fixture.ledger.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM report_runs") }
         #expect(runs == 0)
     }
 
@@ -335,7 +335,7 @@ struct ReportLedger {
         // Scoped to accounts or not, the summaries stay on the covering index.
         for sql in [ReportQueries.byGroup(""), ReportQueries.byProduct(""),
                     ReportQueries.byGroup(" AND +account_id IN (1, 2)"), ReportQueries.byProduct(" AND +account_id IN (1, 2)")] {
-            let plan = try ledger.dbWriter.read { db in
+            let plan = try ledger.read { db in
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: [0]).map { $0["detail"] as String }
             }
             #expect(plan.contains("SEARCH installers USING COVERING INDEX installers_usable_by_expiry (expire_time>?)"), "\(plan)")
@@ -637,7 +637,7 @@ func offThePool(_ body: @escaping @Sendable () throws -> ProcessResult) async th
 
     @Test func aReportOfAReadOnlyLedgerKeepsItsVerdict() async throws {
         try await importExamples()
-        try await Ledger.open(path: db).dbWriter.write { db in
+        try await Ledger.open(path: db).write { db in
             try db.execute(sql: "CREATE TRIGGER refuse_reports BEFORE INSERT ON report_runs BEGIN SELECT RAISE(ABORT, 'read-only for the test'); END")
         }
         let r = try await run(["report", "--now", now])

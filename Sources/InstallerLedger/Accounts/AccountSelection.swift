@@ -55,7 +55,7 @@ extension Ledger {
     /// than the ledger's only account are refused, never mixed in silently.
     /// - Throws: `AccountError` (`.ambiguous` with several accounts and none named).
     public func accountForRun(named name: String?, credentials: RunCredentials, at now: Timestamp) throws -> Account {
-        try dbWriter.write { db in
+        try write { db in
             var account: Account
             if let name {
                 // Named: its stored identity is the run's, whatever else the environment says.

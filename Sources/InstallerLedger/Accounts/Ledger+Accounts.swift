@@ -20,13 +20,13 @@ extension Ledger {
 
     /// Every account, archived ones included, by name.
     public func accounts() throws -> [Account] {
-        try dbWriter.read { db in try Self.fetchAccounts(db) }
+        try read { db in try Self.fetchAccounts(db) }
     }
 
     /// The account of that name.
     /// - Throws: `AccountError.unknown` naming the accounts there are.
     public func account(named name: String) throws -> Account {
-        try dbWriter.read { db in try Self.account(db, named: name) }
+        try read { db in try Self.account(db, named: name) }
     }
 
     static func account(_ db: Database, named name: String) throws -> Account {
@@ -41,7 +41,7 @@ extension Ledger {
     /// account that is not archived.
     /// - Throws: `AccountError.unknown` for a name the ledger does not have.
     public func scope(named names: [String]) throws -> AccountScope {
-        try dbWriter.read { db in
+        try read { db in
             if !names.isEmpty {
                 var ids = [Int64]()
                 for name in names { ids.append(try Self.account(db, named: name).id) }
@@ -55,7 +55,7 @@ extension Ledger {
 
     /// Account names by id, for naming each row's account in output.
     public func accountNames() throws -> [Int64: String] {
-        try dbWriter.read { db in try Self.accountNames(db) }
+        try read { db in try Self.accountNames(db) }
     }
 
     static func accountNames(_ db: Database) throws -> [Int64: String] {
@@ -67,7 +67,7 @@ extension Ledger {
     /// Each account in scope with its installers by status, pending creations and last
     /// successful sync, by name.
     public func accountSummaries(_ scope: AccountScope = .all) throws -> [AccountSummary] {
-        try dbWriter.read { db in
+        try read { db in
             var summaries = [Int64: AccountSummary]()
             for account in try Self.fetchAccounts(db) where scope.ids?.contains(account.id) ?? true {
                 summaries[account.id] = AccountSummary(account: account)
@@ -115,7 +115,7 @@ extension Ledger {
     public func addAccount(name: String, endpoint: Account.Endpoint, username: String,
                            passwordSource: Account.PasswordSource, at now: Timestamp) throws -> Account {
         guard Account.isValidName(name) else { throw AccountError.invalidName(name) }
-        return try dbWriter.write { db in try Self.insertAccount(db, name: name, endpoint: endpoint, username: username,
+        return try write { db in try Self.insertAccount(db, name: name, endpoint: endpoint, username: username,
                                                                  passwordSource: passwordSource, at: now) }
     }
 
@@ -137,7 +137,7 @@ extension Ledger {
     @discardableResult
     public func updateAccount(_ name: String, endpoint: Account.Endpoint? = nil, username: String? = nil,
                               passwordSource: Account.PasswordSource? = nil) throws -> Account {
-        try dbWriter.write { db in
+        try write { db in
             var account = try Self.account(db, named: name)
             if let endpoint { account.endpoint = endpoint }
             if let username { account.username = username }
@@ -159,7 +159,7 @@ extension Ledger {
     /// - Throws: `AccountError.unknown`, `.invalidName` or `.exists`.
     public func renameAccount(_ old: String, to new: String) throws {
         guard Account.isValidName(new) else { throw AccountError.invalidName(new) }
-        try dbWriter.write { db in
+        try write { db in
             let account = try Self.account(db, named: old)
             guard old != new else { return }
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE name = ?", arguments: [new]) == true {
@@ -176,7 +176,7 @@ extension Ledger {
     /// `archive`, which keeps it and its history and hides it from defaults.
     /// - Throws: `AccountError.unknown` or `.hasInstallers`.
     public func removeAccount(_ name: String, archive: Bool, at now: Timestamp) throws -> Removal {
-        try dbWriter.write { db in
+        try write { db in
             var account = try Self.account(db, named: name)
             let installers = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE account_id = ?", arguments: [account.id]) ?? 0
             let others = try Int.fetchOne(db, sql: """

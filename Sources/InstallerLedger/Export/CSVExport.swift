@@ -16,7 +16,7 @@ extension Ledger {
     private func export(_ options: ExportOptions, chunkSize: Int, _ sink: @escaping ([UInt8]) throws -> Void) throws -> ExportSummary {
         var out = ExportStream(options: options, chunkSize: chunkSize, sink: sink)
         try out.begin()
-        try dbWriter.read { db in
+        try read { db in
             // Exports read each page once: a small page cache keeps memory low (the ledger's
             // connections otherwise keep 64 MiB for bulk imports).
             let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000

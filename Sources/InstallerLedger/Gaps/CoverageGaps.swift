@@ -195,7 +195,7 @@ extension Ledger {
     /// `date` when the ledger holds it usable and it expires after `date`. Creations still
     /// pending do not count. Reads one snapshot.
     public func coverageGaps(at date: Timestamp, scope: AccountScope = .all) throws -> CoverageGaps {
-        try dbWriter.read { db in try Self.coverageGaps(db, at: date, scope: scope) }
+        try read { db in try Self.coverageGaps(db, at: date, scope: scope) }
     }
 
     /// ``coverageGaps(at:)`` inside a read the caller holds (the report reads them in its snapshot).

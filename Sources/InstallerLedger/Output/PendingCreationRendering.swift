@@ -47,12 +47,19 @@ public struct PendingCreationListRenderer: StreamRenderer {
     public let format: OutputFormat
     var count = 0
 
-    public init(format: OutputFormat) { self.format = format }
+    /// A leading ACCOUNT column in the table (when the creations are of several accounts).
+    public var showsAccount = false
+
+    public init(format: OutputFormat, showsAccount: Bool = false) {
+        self.format = format
+        self.showsAccount = showsAccount
+    }
 
     public mutating func begin() -> String {
         switch format {
         case .table:
-            return fit("ID", 9) + fit("NAME", 25) + fit("OS", 8) + fit("GROUP", 10) + fit("REQUESTED", 21) + "PLAN\n"
+            return (showsAccount ? fit("ACCOUNT", 13) : "") + fit("ID", 9) + fit("NAME", 25) + fit("OS", 8) + fit("GROUP", 10)
+                + fit("REQUESTED", 21) + "PLAN\n"
         case .json: return "["
         case .ndjson: return ""
         case .csv:
@@ -69,7 +76,7 @@ public struct PendingCreationListRenderer: StreamRenderer {
             for c in items {
                 let r = c.request
                 let group = (r.securityGroupUuid ?? "").isEmpty ? "-" : String(r.securityGroupUuid!.prefix(8))
-                out += fit(String(c.localId.prefix(8)), 9) + fit(r.displayName, 25)
+                out += (showsAccount ? fit(c.account, 13) : "") + fit(String(c.localId.prefix(8)), 9) + fit(r.displayName, 25)
                     + fit(OperatingSystemFamily.word(forId: r.operatingSystemFamilyId), 8) + fit(group, 10)
                     + fit(String(c.requestedAt.rfc3339.prefix(19)) + "Z", 21) + (c.planKey ?? "-") + "\n"
             }

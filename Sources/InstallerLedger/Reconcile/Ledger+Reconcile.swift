@@ -25,7 +25,7 @@ extension Ledger {
     /// The installers the ledger holds as usable, soonest expiry first; with `expiredAt`
     /// only those whose expiry is at or before it (all an offline run needs).
     public func reconcileCandidates(expiredAt: Timestamp? = nil, scope: AccountScope = .all) throws -> [ReconcileCandidate] {
-        try dbWriter.read { db in try Self.reconcileCandidates(db, expiredAt: expiredAt, scope: scope) }
+        try read { db in try Self.reconcileCandidates(db, expiredAt: expiredAt, scope: scope) }
     }
 
     static func reconcileCandidates(_ db: Database, expiredAt: Timestamp?, scope: AccountScope) throws -> [ReconcileCandidate] {
@@ -55,7 +55,7 @@ extension Ledger {
     /// The plan a run would apply now, without writing anything (`--dry-run`).
     public func planReconcile(eset: ESETState?, at now: Timestamp, scope: AccountScope = .all,
                               tolerance: LedgerDuration = ReconcilePlan.defaultTolerance) throws -> ReconcilePlan {
-        try dbWriter.read { db in
+        try read { db in
             let candidates = try Self.reconcileCandidates(db, expiredAt: eset == nil ? now : nil, scope: scope)
             return ReconcilePlan.make(candidates: candidates, eset: eset, now: now, tolerance: tolerance)
         }

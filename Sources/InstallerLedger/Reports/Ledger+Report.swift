@@ -33,7 +33,7 @@ extension Ledger {
     /// When the ledger last learned what ESET has: the last successful `sync`, or
     /// `reconcile` that asked ESET (an `--offline` one does not), at or before `now`.
     public func lastSuccessfulRefresh(at now: Timestamp) throws -> Timestamp? {
-        try dbWriter.read { db in try Self.lastSuccessfulRefreshes(db, at: now, scope: .all).first?.lastRefresh }
+        try read { db in try Self.lastSuccessfulRefreshes(db, at: now, scope: .all).first?.lastRefresh }
     }
 
     /// Each account in scope that is not archived (archived ones only when named) with its
@@ -66,7 +66,7 @@ extension Ledger {
     ///   - scope: whose installers; the freshness check looks at each account in it.
     public func reportSnapshot(thresholds: ReportThresholds, format: String, at now: Timestamp,
                                includeUsable: Bool = false, scope: AccountScope = .all) throws -> ReportSnapshot {
-        try dbWriter.read { db in
+        try read { db in
             var s = ReportSnapshot()
             s.accounts = try Self.lastSuccessfulRefreshes(db, at: now, scope: scope)
             // The oldest account's refresh: the ledger is as fresh as its stalest account.

@@ -10,7 +10,7 @@ extension Ledger {
     public func rotationCandidates(_ selection: RotationSelection, at now: Timestamp) throws -> [RotationCandidate] {
         let installers = try installers(matching: selection.filter, at: now)
         guard !installers.isEmpty else { return [] }
-        return try dbWriter.read { db in
+        return try read { db in
             let uuids = installers.map(\.installer.uuid)
             var creations = [String: PendingCreation]()
             var originals = [String: CreateInstallerRequest]()
@@ -42,7 +42,7 @@ extension Ledger {
     /// Replacements whose new download URL has not been handed over yet and whose predecessor
     /// matches the selection's group, OS and name (not its time window), oldest link first.
     public func pendingHandOver(_ selection: RotationSelection) throws -> [HandOverEntry] {
-        try dbWriter.read { db in
+        try read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT predecessor_uuid, successor_uuid FROM successions WHERE handed_over_at IS NULL
                 ORDER BY linked_at, predecessor_uuid
@@ -63,7 +63,7 @@ extension Ledger {
     /// Notes that a hand-over file listed these replacements, so later files leave them out.
     public func markHandedOver(predecessors: [String], at now: Timestamp) throws {
         guard !predecessors.isEmpty else { return }
-        try dbWriter.write { db in
+        try write { db in
             let statement = try db.cachedStatement(sql: "UPDATE successions SET handed_over_at = ? WHERE predecessor_uuid = ?")
             for uuid in predecessors { try statement.execute(arguments: [now.nanoseconds, uuid]) }
         }

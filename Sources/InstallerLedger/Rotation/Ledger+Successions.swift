@@ -40,21 +40,21 @@ public enum RotationPlanKey {
 extension Ledger {
     /// The successor of an installer, if one was created for it.
     public func successor(of uuid: String) throws -> String? {
-        try dbWriter.read { db in
+        try read { db in
             try String.fetchOne(db, sql: "SELECT successor_uuid FROM successions WHERE predecessor_uuid = ?", arguments: [uuid])
         }
     }
 
     /// The installer this one replaced, if it was created by `rotate`.
     public func predecessor(of uuid: String) throws -> String? {
-        try dbWriter.read { db in
+        try read { db in
             try String.fetchOne(db, sql: "SELECT predecessor_uuid FROM successions WHERE successor_uuid = ?", arguments: [uuid])
         }
     }
 
     /// Every replacement, oldest link first.
     public func successions() throws -> [Succession] {
-        try dbWriter.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT predecessor_uuid, successor_uuid, linked_at, source, handed_over_at FROM successions ORDER BY linked_at, predecessor_uuid
                 """).map(Self.decodeSuccession)
@@ -67,7 +67,7 @@ extension Ledger {
     /// - Returns: whether a link was made.
     @discardableResult
     public func linkSuccession(predecessor: String, successor: String, source: EventSource, at now: Timestamp) throws -> Bool {
-        try dbWriter.write { db in
+        try write { db in
             try Self.link(db, predecessor: predecessor, successor: successor, creationLocalId: nil, source: source, at: now)
         }
     }

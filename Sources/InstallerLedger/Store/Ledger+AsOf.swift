@@ -197,7 +197,7 @@ extension Ledger {
         asOf instant: Timestamp, matching filter: InstallerFilter, withChildren: Bool = true, batchSize: Int = 500,
         _ body: ([LedgerInstaller]) throws -> Void
     ) throws {
-        try dbWriter.read { db in
+        try read { db in
             try Self.forEachInstaller(db, asOf: instant, matching: filter, withChildren: withChildren,
                                       batchSize: batchSize, body)
         }
@@ -252,7 +252,7 @@ extension Ledger {
     /// Creations whose outcome was still unknown at `instant`: requested at or before it
     /// and not resolved (or found not created) by then; oldest first.
     public func pendingCreations(asOf instant: Timestamp) throws -> [PendingCreation] {
-        try dbWriter.read { db in
+        try read { db in
             let open = Set(try String.fetchAll(db, sql: """
                 SELECT local_id FROM pending_creations
                 WHERE requested_at <= ? AND (state = 'pending' OR resolved_at IS NULL OR resolved_at > ?)

@@ -30,7 +30,7 @@ extension Ledger {
     public func addPending(_ request: CreateInstallerRequest, planKey: String? = nil, source: EventSource = .create,
                            account: Account? = nil, at now: Timestamp) throws -> PendingCreation {
         let localId = UUID().uuidString.lowercased()
-        let accountID = try dbWriter.write { db in
+        let accountID = try write { db in
             let accountID = try Self.accountID(db, account, at: now)
             try db.execute(sql: """
                 INSERT INTO pending_creations (local_id, request_json, display_name, os_family_id, security_group_uuid,
@@ -47,7 +47,7 @@ extension Ledger {
 
     /// Records a created installer and resolves its pending creation, in one transaction.
     public func recordCreated(_ received: ReceivedInstaller, pendingId: String, source: EventSource = .create, at now: Timestamp) throws {
-        try dbWriter.write { db in
+        try write { db in
             let accountID = try Int64.fetchOne(db, sql: "SELECT account_id FROM pending_creations WHERE local_id = ?", arguments: [pendingId])
             var recorder = InstallerRecorder(db: db, source: source, now: now, touchLastSeen: true,
                                              account: try accountID ?? Self.accountID(db, nil, at: now))
@@ -67,7 +67,7 @@ extension Ledger {
 
     /// Marks a pending creation as certainly not created (ESET refused it, or it never left).
     public func markFailed(pendingId: String, message: String, source: EventSource = .create, at now: Timestamp) throws {
-        try dbWriter.write { db in try fail(db, localId: pendingId, message: message, source: source, at: now) }
+        try write { db in try fail(db, localId: pendingId, message: message, source: source, at: now) }
     }
 
     func fail(_ db: Database, localId: String, message: String, source: EventSource, at now: Timestamp) throws {
@@ -80,13 +80,13 @@ extension Ledger {
 
     /// Pending creations of the accounts in scope, optionally only those in one state, oldest first.
     public func pendingCreations(state: PendingCreation.State? = nil, scope: AccountScope = .all) throws -> [PendingCreation] {
-        try dbWriter.read { db in try Self.fetchPending(db, state: state, scope: scope) }
+        try read { db in try Self.fetchPending(db, state: state, scope: scope) }
     }
 
     /// The newest creation for a bulk-plan line of one account that is not known to have
     /// failed (plan keys are per account: the same line for two customers is two installers).
     public func creation(planKey: String, account: Account? = nil) throws -> PendingCreation? {
-        try dbWriter.read { db in
+        try read { db in
             let scope = account.map(AccountScope.only) ?? .all
             return try Self.fetchPending(db, state: nil, planKey: planKey, scope: scope).last { $0.state != .failed }
         }
@@ -122,7 +122,7 @@ extension Ledger {
 
     /// Records that an installer is gone at ESET.
     public func markDeleted(uuid: String, source: EventSource, at now: Timestamp, reason: String? = nil) throws {
-        try dbWriter.write { db in try Self.markDeleted(db, uuid: uuid, source: source, at: now, reason: reason) }
+        try write { db in try Self.markDeleted(db, uuid: uuid, source: source, at: now, reason: reason) }
     }
 
     static func markDeleted(_ db: Database, uuid: String, source: EventSource, at now: Timestamp, reason: String?) throws {
@@ -138,7 +138,7 @@ extension Ledger {
     /// Records a finished sync or reconcile run.
     public func recordRun(kind: String, startedAt: Timestamp, finishedAt: Timestamp, succeeded: Bool,
                           counts: String?, message: String?, account: Account? = nil) throws {
-        try dbWriter.write { db in
+        try write { db in
             try db.execute(sql: """
                 INSERT INTO runs (kind, started_at, finished_at, succeeded, counts, message, account_id) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [kind, startedAt.nanoseconds, finishedAt.nanoseconds, succeeded, counts, message,
@@ -155,7 +155,7 @@ extension Ledger {
 
     /// When the last successful run of one of these kinds finished, for the accounts in scope.
     public func lastSuccessfulRun(kinds: [String], scope: AccountScope = .all) throws -> Timestamp? {
-        try dbWriter.read { db in
+        try read { db in
             try Int64.fetchOne(db, sql: """
                 SELECT max(finished_at) FROM runs WHERE succeeded = 1 AND kind IN (\(databaseQuestionMarks(count: kinds.count)))
                 \(scope.sqlCondition().map { "AND " + $0 } ?? "")

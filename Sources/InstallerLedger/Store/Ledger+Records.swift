@@ -12,7 +12,7 @@ extension Ledger {
         source: EventSource, at now: Timestamp, touchLastSeen: Bool = false, account: Account? = nil,
         _ feed: (_ record: (ReceivedInstaller) throws -> Void) throws -> Void
     ) throws -> RecordSummary {
-        try dbWriter.write { db in
+        try write { db in
             var recorder = InstallerRecorder(db: db, source: source, now: now, touchLastSeen: touchLastSeen,
                                              account: try Self.accountID(db, account, at: now))
             try feed { try recorder.record($0) }
@@ -25,7 +25,7 @@ extension Ledger {
     /// keeps them enforced. The pragma only takes effect outside a transaction, hence this
     /// bracket; enforcement is back on when it returns or throws.
     func writeWithoutForeignKeyChecks<T>(_ body: (Database) throws -> T) throws -> T {
-        try dbWriter.writeWithoutTransaction { db in
+        try writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA foreign_keys = OFF")
             defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
             var result: T?
@@ -52,7 +52,7 @@ extension Ledger {
     /// One installer by full uuid or unique prefix, with products and components.
     /// - Throws: `LedgerError.installerNotFound` or `.ambiguousPrefix`.
     public func installer(_ idOrPrefix: String) throws -> LedgerInstaller {
-        try dbWriter.read { db in
+        try read { db in
             let uuid = try LedgerQueries.resolve(db, idOrPrefix: idOrPrefix)
             guard let found = try LedgerQueries.installer(db, uuid: uuid) else { throw LedgerError.installerNotFound(idOrPrefix) }
             return found
@@ -61,7 +61,7 @@ extension Ledger {
 
     /// The full uuid for an id or unique prefix.
     public func resolve(_ idOrPrefix: String) throws -> String {
-        try dbWriter.read { db in try LedgerQueries.resolve(db, idOrPrefix: idOrPrefix) }
+        try read { db in try LedgerQueries.resolve(db, idOrPrefix: idOrPrefix) }
     }
 
     /// The installers matching a filter, streamed in batches from one consistent snapshot.
@@ -70,7 +70,7 @@ extension Ledger {
         matching filter: InstallerFilter, at now: Timestamp, withChildren: Bool = true, batchSize: Int = 500,
         _ body: ([LedgerInstaller]) throws -> Void
     ) throws {
-        try dbWriter.read { db in
+        try read { db in
             let (sql, args) = LedgerQueries.selectInstallers(filter, now: now)
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
             var batch = [LedgerInstaller]()
@@ -99,7 +99,7 @@ extension Ledger {
 
     /// History events matching a filter, oldest first, streamed.
     public func forEachEvent(matching filter: EventFilter, _ body: (LedgerEvent) throws -> Void) throws {
-        try dbWriter.read { db in
+        try read { db in
             let (sql, args) = LedgerQueries.selectEvents(filter)
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
             let names = try Self.accountNames(db)
@@ -116,13 +116,13 @@ extension Ledger {
 
     /// The last raw answer kept for an installer.
     public func rawAnswer(uuid: String) throws -> String? {
-        try dbWriter.read { db in try String.fetchOne(db, sql: "SELECT json FROM raw_answers JOIN installers ON installers.id = installer_id WHERE uuid = ?", arguments: [uuid]) }
+        try read { db in try String.fetchOne(db, sql: "SELECT json FROM raw_answers JOIN installers ON installers.id = installer_id WHERE uuid = ?", arguments: [uuid]) }
     }
 
     /// A content dump of every table (rows in key order), for comparing a ledger before
     /// and after a run that must change nothing.
     public func contentDump() throws -> String {
-        try dbWriter.read { db in
+        try read { db in
             var out = ""
             let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             for table in tables {

@@ -8,7 +8,9 @@ import LedgerMigrations
 /// Writes are named transactions that keep the ledger's invariants; reads are focused
 /// queries. Tests use `inMemory()`, production `open(path:)`.
 public final class Ledger: Sendable {
-    let dbWriter: any DatabaseWriter
+    /// The database; only this file touches it: the features read and write through
+    /// `read`, `write` and `writeWithoutTransaction`, with their SQL in query types.
+    private let dbWriter: any DatabaseWriter
     /// Where the ledger lives, for messages; `:memory:` for in-memory ledgers.
     public let path: String
 
@@ -125,6 +127,24 @@ public final class Ledger: Sendable {
             }
         }
         return migrator
+    }
+
+    // MARK: - Access for the store's features
+
+    /// Runs `body` in one read snapshot.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try dbWriter.read(body)
+    }
+
+    /// Runs `body` in one write transaction (rolled back when it throws).
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try dbWriter.write(body)
+    }
+
+    /// Runs `body` on the writer connection outside a transaction (for pragmas that only take
+    /// effect there, such as the foreign-key bracket of bulk writes).
+    func writeWithoutTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try dbWriter.writeWithoutTransaction(body)
     }
 
     /// The schema's migrations applied to this ledger, in order.

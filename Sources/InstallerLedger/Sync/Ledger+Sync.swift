@@ -41,7 +41,7 @@ extension Ledger {
     /// never marked deleted, and a uuid it owns that this listing names is a conflict.
     /// - Parameter account: whose listing it is; nil: the ledger's only account.
     public func applySync(listed: [ReceivedInstaller], account: Account? = nil, at now: Timestamp) throws -> SyncSummary {
-        try dbWriter.write { db in
+        try write { db in
             var summary = SyncSummary()
             summary.seen = listed.count
             let accountID = try Self.accountID(db, account, at: now)
