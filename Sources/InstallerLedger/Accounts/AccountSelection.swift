@@ -59,9 +59,9 @@ extension Ledger {
             var account: Account
             if let name {
                 // Named: its stored identity is the run's, whatever else the environment says.
-                account = try Self.account(db, named: name)
+                account = try AccountQueries.account(db, named: name)
             } else {
-                let all = try Self.fetchAccounts(db)
+                let all = try AccountQueries.fetchAccounts(db)
                 let active = all.filter { $0.archivedAt == nil }
                 switch active.count {
                 case 0:
@@ -71,7 +71,7 @@ extension Ledger {
                     guard ESETConnectConfiguration.regions.contains(region) else {
                         throw AccountError.invalid("unknown region '\(region)': use one of \(ESETConnectConfiguration.regions.joined(separator: ", "))")
                     }
-                    return try Self.insertAccount(
+                    return try AccountQueries.insertAccount(
                         db, name: Account.defaultName, endpoint: .region(region), username: username,
                         passwordSource: credentials.passwordFile.map(Account.PasswordSource.file) ?? .environment(RunCredentials.passwordVariable),
                         at: now)
@@ -94,7 +94,7 @@ extension Ledger {
             if filled.passwordSource == nil {
                 filled.passwordSource = credentials.passwordFile.map(Account.PasswordSource.file) ?? .environment(RunCredentials.passwordVariable)
             }
-            if filled != account { try Self.store(db, filled) }
+            if filled != account { try AccountQueries.store(db, filled) }
             return filled
         }
     }

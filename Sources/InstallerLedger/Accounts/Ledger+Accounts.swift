@@ -4,37 +4,15 @@ import GRDB
 // MARK: - Reading accounts
 
 extension Ledger {
-    static let accountColumns = "id, name, region, api_url, username, password_env, password_file, created_at, archived_at"
-
-    static func decodeAccount(_ row: Row) -> Account {
-        let endpoint: Account.Endpoint? = (row[2] as String?).map(Account.Endpoint.region) ?? (row[3] as String?).map(Account.Endpoint.apiURL)
-        let source: Account.PasswordSource? = (row[5] as String?).map(Account.PasswordSource.environment)
-            ?? (row[6] as String?).map(Account.PasswordSource.file)
-        return Account(id: row[0], name: row[1], endpoint: endpoint, username: row[4], passwordSource: source,
-                       createdAt: Timestamp(nanoseconds: row[7]), archivedAt: (row[8] as Int64?).map(Timestamp.init(nanoseconds:)))
-    }
-
-    static func fetchAccounts(_ db: Database) throws -> [Account] {
-        try Row.fetchAll(db, sql: "SELECT \(accountColumns) FROM accounts ORDER BY name").map(decodeAccount)
-    }
-
     /// Every account, archived ones included, by name.
     public func accounts() throws -> [Account] {
-        try read { db in try Self.fetchAccounts(db) }
+        try read { db in try AccountQueries.fetchAccounts(db) }
     }
 
     /// The account of that name.
     /// - Throws: `AccountError.unknown` naming the accounts there are.
     public func account(named name: String) throws -> Account {
-        try read { db in try Self.account(db, named: name) }
-    }
-
-    static func account(_ db: Database, named name: String) throws -> Account {
-        guard Account.isValidName(name) else { throw AccountError.invalidName(name) }
-        if let row = try Row.fetchOne(db, sql: "SELECT \(accountColumns) FROM accounts WHERE name = ?", arguments: [name]) {
-            return decodeAccount(row)
-        }
-        throw AccountError.unknown(name, known: try String.fetchAll(db, sql: "SELECT name FROM accounts ORDER BY name"))
+        try read { db in try AccountQueries.account(db, named: name) }
     }
 
     /// The accounts a read covers: those named (archived ones too, when named), else every
@@ -44,7 +22,7 @@ extension Ledger {
         try read { db in
             if !names.isEmpty {
                 var ids = [Int64]()
-                for name in names { ids.append(try Self.account(db, named: name).id) }
+                for name in names { ids.append(try AccountQueries.account(db, named: name).id) }
                 return AccountScope(ids: ids)
             }
             let archived = try Int.fetchOne(db, sql: "SELECT count(*) FROM accounts WHERE archived_at IS NOT NULL") ?? 0
@@ -55,13 +33,7 @@ extension Ledger {
 
     /// Account names by id, for naming each row's account in output.
     public func accountNames() throws -> [Int64: String] {
-        try read { db in try Self.accountNames(db) }
-    }
-
-    static func accountNames(_ db: Database) throws -> [Int64: String] {
-        var names = [Int64: String]()
-        for row in try Row.fetchAll(db, sql: "SELECT id, name FROM accounts") { names[row[0]] = row[1] }
-        return names
+        try read { db in try AccountQueries.accountNames(db) }
     }
 
     /// Each account in scope with its installers by status, pending creations and last
@@ -69,7 +41,7 @@ extension Ledger {
     public func accountSummaries(_ scope: AccountScope = .all) throws -> [AccountSummary] {
         try read { db in
             var summaries = [Int64: AccountSummary]()
-            for account in try Self.fetchAccounts(db) where scope.ids?.contains(account.id) ?? true {
+            for account in try AccountQueries.fetchAccounts(db) where scope.ids?.contains(account.id) ?? true {
                 summaries[account.id] = AccountSummary(account: account)
             }
             for row in try Row.fetchAll(db, sql: "SELECT account_id, status, count(*) FROM installers GROUP BY account_id, status") {
@@ -86,24 +58,13 @@ extension Ledger {
                 guard let id = row[0] as Int64?, summaries[id] != nil else { continue }
                 summaries[id]!.pending = row[1]
             }
-            for (id, at) in try Self.lastSuccessfulSyncs(db) where summaries[id] != nil {
+            for (id, at) in try AccountQueries.lastSuccessfulSyncs(db) where summaries[id] != nil {
                 summaries[id]!.lastSuccessfulSync = at
             }
             return summaries.values.sorted { $0.account.name < $1.account.name }
         }
     }
 
-    /// The end of each account's last successful sync (or reconcile that asked ESET).
-    static func lastSuccessfulSyncs(_ db: Database) throws -> [Int64: Timestamp] {
-        var out = [Int64: Timestamp]()
-        for row in try Row.fetchAll(db, sql: """
-            SELECT account_id, max(finished_at) FROM runs WHERE succeeded = 1 AND kind IN ('sync', 'reconcile')
-              AND account_id IS NOT NULL GROUP BY account_id
-            """) {
-            if let at = row[1] as Int64? { out[row[0]] = Timestamp(nanoseconds: at) }
-        }
-        return out
-    }
 }
 
 // MARK: - Managing accounts
@@ -115,21 +76,8 @@ extension Ledger {
     public func addAccount(name: String, endpoint: Account.Endpoint, username: String,
                            passwordSource: Account.PasswordSource, at now: Timestamp) throws -> Account {
         guard Account.isValidName(name) else { throw AccountError.invalidName(name) }
-        return try write { db in try Self.insertAccount(db, name: name, endpoint: endpoint, username: username,
+        return try write { db in try AccountQueries.insertAccount(db, name: name, endpoint: endpoint, username: username,
                                                                  passwordSource: passwordSource, at: now) }
-    }
-
-    static func insertAccount(_ db: Database, name: String, endpoint: Account.Endpoint?, username: String?,
-                              passwordSource: Account.PasswordSource?, at now: Timestamp) throws -> Account {
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE name = ?", arguments: [name]) == true {
-            throw AccountError.exists(name)
-        }
-        try db.execute(sql: """
-            INSERT INTO accounts (name, region, api_url, username, password_env, password_file, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [name, endpoint?.region, endpoint?.apiURL, username, passwordSource?.variable,
-                             passwordSource?.path, now.nanoseconds])
-        return try account(db, named: name)
     }
 
     /// Changes what is given of an account's identity and password source.
@@ -138,21 +86,13 @@ extension Ledger {
     public func updateAccount(_ name: String, endpoint: Account.Endpoint? = nil, username: String? = nil,
                               passwordSource: Account.PasswordSource? = nil) throws -> Account {
         try write { db in
-            var account = try Self.account(db, named: name)
+            var account = try AccountQueries.account(db, named: name)
             if let endpoint { account.endpoint = endpoint }
             if let username { account.username = username }
             if let passwordSource { account.passwordSource = passwordSource }
-            try Self.store(db, account)
+            try AccountQueries.store(db, account)
             return account
         }
-    }
-
-    static func store(_ db: Database, _ a: Account) throws {
-        try db.execute(sql: """
-            UPDATE accounts SET region = ?, api_url = ?, username = ?, password_env = ?, password_file = ?, archived_at = ?
-            WHERE id = ?
-            """, arguments: [a.endpoint?.region, a.endpoint?.apiURL, a.username, a.passwordSource?.variable,
-                             a.passwordSource?.path, a.archivedAt?.nanoseconds, a.id])
     }
 
     /// Renames an account; its rows follow (they refer to it by id).
@@ -160,7 +100,7 @@ extension Ledger {
     public func renameAccount(_ old: String, to new: String) throws {
         guard Account.isValidName(new) else { throw AccountError.invalidName(new) }
         try write { db in
-            let account = try Self.account(db, named: old)
+            let account = try AccountQueries.account(db, named: old)
             guard old != new else { return }
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE name = ?", arguments: [new]) == true {
                 throw AccountError.exists(new)
@@ -177,7 +117,7 @@ extension Ledger {
     /// - Throws: `AccountError.unknown` or `.hasInstallers`.
     public func removeAccount(_ name: String, archive: Bool, at now: Timestamp) throws -> Removal {
         try write { db in
-            var account = try Self.account(db, named: name)
+            var account = try AccountQueries.account(db, named: name)
             let installers = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE account_id = ?", arguments: [account.id]) ?? 0
             let others = try Int.fetchOne(db, sql: """
                 SELECT (SELECT count(*) FROM pending_creations WHERE account_id = ?1) + (SELECT count(*) FROM runs WHERE account_id = ?1)
@@ -186,7 +126,7 @@ extension Ledger {
             if archive {
                 if account.archivedAt == nil {
                     account.archivedAt = now
-                    try Self.store(db, account)
+                    try AccountQueries.store(db, account)
                 }
                 return .archived
             }
@@ -210,9 +150,69 @@ extension Account.PasswordSource {
     var path: String? { if case .file(let p) = self { p } else { nil } }
 }
 
-// MARK: - The account of a write
+/// The accounts' SQL, inside a read or write the caller holds.
+enum AccountQueries {
+    static let accountColumns = "id, name, region, api_url, username, password_env, password_file, created_at, archived_at"
 
-extension Ledger {
+    static func decodeAccount(_ row: Row) -> Account {
+        let endpoint: Account.Endpoint? = (row[2] as String?).map(Account.Endpoint.region) ?? (row[3] as String?).map(Account.Endpoint.apiURL)
+        let source: Account.PasswordSource? = (row[5] as String?).map(Account.PasswordSource.environment)
+            ?? (row[6] as String?).map(Account.PasswordSource.file)
+        return Account(id: row[0], name: row[1], endpoint: endpoint, username: row[4], passwordSource: source,
+                       createdAt: Timestamp(nanoseconds: row[7]), archivedAt: (row[8] as Int64?).map(Timestamp.init(nanoseconds:)))
+    }
+
+    static func fetchAccounts(_ db: Database) throws -> [Account] {
+        try Row.fetchAll(db, sql: "SELECT \(accountColumns) FROM accounts ORDER BY name").map(decodeAccount)
+    }
+
+    static func account(_ db: Database, named name: String) throws -> Account {
+        guard Account.isValidName(name) else { throw AccountError.invalidName(name) }
+        if let row = try Row.fetchOne(db, sql: "SELECT \(accountColumns) FROM accounts WHERE name = ?", arguments: [name]) {
+            return decodeAccount(row)
+        }
+        throw AccountError.unknown(name, known: try String.fetchAll(db, sql: "SELECT name FROM accounts ORDER BY name"))
+    }
+
+    static func accountNames(_ db: Database) throws -> [Int64: String] {
+        var names = [Int64: String]()
+        for row in try Row.fetchAll(db, sql: "SELECT id, name FROM accounts") { names[row[0]] = row[1] }
+        return names
+    }
+
+    /// The end of each account's last successful sync (or reconcile that asked ESET).
+    static func lastSuccessfulSyncs(_ db: Database) throws -> [Int64: Timestamp] {
+        var out = [Int64: Timestamp]()
+        for row in try Row.fetchAll(db, sql: """
+            SELECT account_id, max(finished_at) FROM runs WHERE succeeded = 1 AND kind IN ('sync', 'reconcile')
+              AND account_id IS NOT NULL GROUP BY account_id
+            """) {
+            if let at = row[1] as Int64? { out[row[0]] = Timestamp(nanoseconds: at) }
+        }
+        return out
+    }
+
+    static func insertAccount(_ db: Database, name: String, endpoint: Account.Endpoint?, username: String?,
+                              passwordSource: Account.PasswordSource?, at now: Timestamp) throws -> Account {
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE name = ?", arguments: [name]) == true {
+            throw AccountError.exists(name)
+        }
+        try db.execute(sql: """
+            INSERT INTO accounts (name, region, api_url, username, password_env, password_file, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [name, endpoint?.region, endpoint?.apiURL, username, passwordSource?.variable,
+                             passwordSource?.path, now.nanoseconds])
+        return try account(db, named: name)
+    }
+
+    static func store(_ db: Database, _ a: Account) throws {
+        try db.execute(sql: """
+            UPDATE accounts SET region = ?, api_url = ?, username = ?, password_env = ?, password_file = ?, archived_at = ?
+            WHERE id = ?
+            """, arguments: [a.endpoint?.region, a.endpoint?.apiURL, a.username, a.passwordSource?.variable,
+                             a.passwordSource?.path, a.archivedAt?.nanoseconds, a.id])
+    }
+
     /// The id of the account a write belongs to: `account` when given; else the ledger's only
     /// active account; else, in a ledger without accounts, a new `default` whose identity its
     /// first API run fills in (so `import` into a new ledger needs no `account` command).

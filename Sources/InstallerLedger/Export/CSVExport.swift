@@ -43,7 +43,7 @@ extension Ledger {
                 }
                 let (sql, args) = LedgerQueries.selectEvents(filter)
                 let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
-                let names = try Self.accountNames(db)
+                let names = try AccountQueries.accountNames(db)
                 while let row = try cursor.next() { try out.event(LedgerQueries.decodeEvent(row, accountNames: names)) }
             }
         }

@@ -69,7 +69,7 @@ enum CurrentStateExport {
         var ownProducts = [Product]()
         var ownComponents = [(String, Int64)]()
         var subscriptions = [String]()
-        let accountNames = try Ledger.accountNames(db)
+        let accountNames = try AccountQueries.accountNames(db)
         func writeAccount(_ row: Row) {
             out.writer.bytes.append(UInt8(ascii: ","))
             if let id = row[19] as Int64?, let name = accountNames[id] { out.writer.writeField(name) }

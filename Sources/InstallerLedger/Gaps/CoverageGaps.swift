@@ -195,14 +195,18 @@ extension Ledger {
     /// `date` when the ledger holds it usable and it expires after `date`. Creations still
     /// pending do not count. Reads one snapshot.
     public func coverageGaps(at date: Timestamp, scope: AccountScope = .all) throws -> CoverageGaps {
-        try read { db in try Self.coverageGaps(db, at: date, scope: scope) }
+        try read { db in try CoverageQueries.coverageGaps(db, at: date, scope: scope) }
     }
 
+}
+
+/// The coverage analysis's reads, inside a read the caller holds (the report reads them in its snapshot).
+enum CoverageQueries {
     /// ``coverageGaps(at:)`` inside a read the caller holds (the report reads them in its snapshot).
     static func coverageGaps(_ db: Database, at date: Timestamp, scope: AccountScope = .all) throws -> CoverageGaps {
         var records = [CoverageRecord]()
         var index = [String: Int]()
-        let names = try accountNames(db)
+        let names = try AccountQueries.accountNames(db)
         let scoped = scope.sqlCondition().map { " AND " + $0 } ?? ""
         let rows = try Row.fetchCursor(db, sql: """
             SELECT uuid, display_name, security_group_uuid, group_display_name, status, status_changed_at, create_time, expire_time,

@@ -106,7 +106,7 @@ extension Ledger {
         // satisfy the keys by construction (tested with `PRAGMA foreign_key_check`), and a
         // failed import rolls back as a whole anyway.
         return try writeWithoutForeignKeyChecks { db in
-            var recorder = InstallerRecorder(db: db, source: source, now: now, account: try Self.accountID(db, account, at: now))
+            var recorder = InstallerRecorder(db: db, source: source, now: now, account: try AccountQueries.accountID(db, account, at: now))
             while let chunk = try pipe.take() {
                 try recorder.record(chunk)
                 // Freed by the decoding thread, which has time to spare.

@@ -25,28 +25,9 @@ extension Ledger {
     /// The installers the ledger holds as usable, soonest expiry first; with `expiredAt`
     /// only those whose expiry is at or before it (all an offline run needs).
     public func reconcileCandidates(expiredAt: Timestamp? = nil, scope: AccountScope = .all) throws -> [ReconcileCandidate] {
-        try read { db in try Self.reconcileCandidates(db, expiredAt: expiredAt, scope: scope) }
+        try read { db in try ReconcileQueries.reconcileCandidates(db, expiredAt: expiredAt, scope: scope) }
     }
 
-    static func reconcileCandidates(_ db: Database, expiredAt: Timestamp?, scope: AccountScope) throws -> [ReconcileCandidate] {
-        // Both forms are served by the partial index `installers_usable_by_expiry` (0003).
-        var sql = "SELECT uuid, display_name, expire_time FROM installers WHERE status = 'usable'"
-        if let scoped = scope.sqlCondition() { sql += " AND " + scoped }
-        var args = StatementArguments()
-        if let expiredAt {
-            sql += " AND expire_time <= ?"
-            args += [expiredAt.nanoseconds]
-        }
-        // Expiry order comes free from the index; the planner breaks ties by uuid.
-        sql += " ORDER BY expire_time"
-        var result = [ReconcileCandidate]()
-        let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
-        while let row = try cursor.next() {
-            result.append(ReconcileCandidate(uuid: row[0], displayName: row[1],
-                                             expireTime: (row[2] as Int64?).map(Timestamp.init(nanoseconds:))))
-        }
-        return result
-    }
 }
 
 // MARK: - Planning and applying
@@ -56,7 +37,7 @@ extension Ledger {
     public func planReconcile(eset: ESETState?, at now: Timestamp, scope: AccountScope = .all,
                               tolerance: LedgerDuration = ReconcilePlan.defaultTolerance) throws -> ReconcilePlan {
         try read { db in
-            let candidates = try Self.reconcileCandidates(db, expiredAt: eset == nil ? now : nil, scope: scope)
+            let candidates = try ReconcileQueries.reconcileCandidates(db, expiredAt: eset == nil ? now : nil, scope: scope)
             return ReconcilePlan.make(candidates: candidates, eset: eset, now: now, tolerance: tolerance)
         }
     }
@@ -77,9 +58,9 @@ extension Ledger {
         // keys hold by construction; checking them costs one index lookup per event, a fifth
         // of a 100k-row run.
         return try writeWithoutForeignKeyChecks { db in
-            let candidates = try Self.reconcileCandidates(db, expiredAt: eset == nil ? now : nil, scope: scope)
+            let candidates = try ReconcileQueries.reconcileCandidates(db, expiredAt: eset == nil ? now : nil, scope: scope)
             let made = ReconcilePlan.make(candidates: candidates, eset: eset, now: now, tolerance: tolerance)
-            try Self.apply(made, db, account: account?.id)
+            try ReconcileQueries.apply(made, db, account: account?.id)
             // An offline run over every account belongs to none of them (nor counts as a sync).
             let owner = try account?.id ?? Int64.fetchOne(db, sql: "SELECT id FROM accounts WHERE (SELECT count(*) FROM accounts) = 1")
             try db.execute(sql: """
@@ -87,6 +68,40 @@ extension Ledger {
                 """, arguments: [startedAt.nanoseconds, now.nanoseconds, failure == nil, made.countsJSON(offline: eset == nil), failure, owner])
             return made
         }
+    }
+
+}
+
+extension ReconcilePlan {
+    /// The counts stored with the run; `offline` runs do not count as a refresh from ESET.
+    func countsJSON(offline: Bool) -> String {
+        JSONValue.object(JSONObject(
+            keys: ["offline", "considered", "expired", "unusable", "deleted", "disagreements", "requests"],
+            values: [.bool(offline), .int(Int64(considered)), .int(Int64(expired.count)), .int(Int64(unusable.count)),
+                     .int(Int64(deleted.count)), .int(Int64(disagreements.count)), .int(Int64(requests))])).jsonText
+    }
+}
+
+/// Reconcile's SQL, inside the read or write transaction the caller holds.
+enum ReconcileQueries {
+    static func reconcileCandidates(_ db: Database, expiredAt: Timestamp?, scope: AccountScope) throws -> [ReconcileCandidate] {
+        // Both forms are served by the partial index `installers_usable_by_expiry` (0003).
+        var sql = "SELECT uuid, display_name, expire_time FROM installers WHERE status = 'usable'"
+        if let scoped = scope.sqlCondition() { sql += " AND " + scoped }
+        var args = StatementArguments()
+        if let expiredAt {
+            sql += " AND expire_time <= ?"
+            args += [expiredAt.nanoseconds]
+        }
+        // Expiry order comes free from the index; the planner breaks ties by uuid.
+        sql += " ORDER BY expire_time"
+        var result = [ReconcileCandidate]()
+        let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
+        while let row = try cursor.next() {
+            result.append(ReconcileCandidate(uuid: row[0], displayName: row[1],
+                                             expireTime: (row[2] as Int64?).map(Timestamp.init(nanoseconds:))))
+        }
+        return result
     }
 
     /// Applies a plan made from the ledger inside the current transaction.
@@ -112,7 +127,7 @@ extension Ledger {
                 // `changed` event for `usable` (and anything else ESET changed), the raw answer.
                 try recorder.record(received)
             case .markDeleted:
-                try markDeleted(db, uuid: change.uuid, source: .reconcile, at: now, reason: "gone from ESET")
+                try CreationQueries.markDeleted(db, uuid: change.uuid, source: .reconcile, at: now, reason: "gone from ESET")
                 guard db.changesCount > 0 else { throw ReconcileError.planOutdated(expected: 1, applied: 0) }
             }
         }
@@ -144,15 +159,5 @@ extension Ledger {
             """).execute(arguments: [reason, now.nanoseconds, uuid])
         guard db.changesCount == 1 else { throw ReconcileError.planOutdated(expected: 1, applied: 0) }
         try EventLog.append(db, uuid: uuid, kind: .becameUnusable, at: now, source: .reconcile, reason: reason, details: details)
-    }
-}
-
-extension ReconcilePlan {
-    /// The counts stored with the run; `offline` runs do not count as a refresh from ESET.
-    func countsJSON(offline: Bool) -> String {
-        JSONValue.object(JSONObject(
-            keys: ["offline", "considered", "expired", "unusable", "deleted", "disagreements", "requests"],
-            values: [.bool(offline), .int(Int64(considered)), .int(Int64(expired.count)), .int(Int64(unusable.count)),
-                     .int(Int64(deleted.count)), .int(Int64(disagreements.count)), .int(Int64(requests))])).jsonText
     }
 }

@@ -33,9 +33,95 @@ extension Ledger {
     /// When the ledger last learned what ESET has: the last successful `sync`, or
     /// `reconcile` that asked ESET (an `--offline` one does not), at or before `now`.
     public func lastSuccessfulRefresh(at now: Timestamp) throws -> Timestamp? {
-        try read { db in try Self.lastSuccessfulRefreshes(db, at: now, scope: .all).first?.lastRefresh }
+        try read { db in try ReportQueries.lastSuccessfulRefreshes(db, at: now, scope: .all).first?.lastRefresh }
     }
 
+    /// Everything a report needs, read in one consistent snapshot.
+    /// - Parameters:
+    ///   - format: the report's format (only Prometheus's per-installer gauges read every usable one).
+    ///   - includeUsable: also read every usable installer (the Prometheus gauge lists them).
+    ///   - scope: whose installers; the freshness check looks at each account in it.
+    public func reportSnapshot(thresholds: ReportThresholds, format: String, at now: Timestamp,
+                               includeUsable: Bool = false, scope: AccountScope = .all) throws -> ReportSnapshot {
+        try read { db in
+            var s = ReportSnapshot()
+            s.accounts = try ReportQueries.lastSuccessfulRefreshes(db, at: now, scope: scope)
+            // The oldest account's refresh: the ledger is as fresh as its stalest account.
+            s.lastRefresh = s.accounts.contains { $0.lastRefresh == nil } ? nil : s.accounts.compactMap(\.lastRefresh).min()
+            // `+account_id`: the account narrows rows found through the usable-by-expiry
+            // index, it never picks another index (the plans stay on the covering one).
+            let scoped = scope.sqlCondition(column: "+account_id").map { " AND " + $0 } ?? ""
+            let windowStart = now.subtracting(thresholds.expiredWithin)
+            // Expired in the window and usable until then: not revoked or deleted before expiry.
+            // An installer already replaced by a usable successor (`rotate`) needs nothing
+            // more from anyone, so it raises neither the expiry checks nor the alarm.
+            s.expiredInWindow = try ReportQueries.reportInstallers(db, where: """
+                expire_time > ? AND expire_time <= ? AND (status = 'usable' OR status_changed_at >= expire_time)
+                AND \(ReportQueries.notReplaced)\(scoped)
+                """, arguments: [windowStart.nanoseconds, now.nanoseconds])
+            s.expiringWithinWarn = try ReportQueries.reportInstallers(db, where: "status = 'usable' AND expire_time > ? AND expire_time <= ? AND \(ReportQueries.notReplaced)\(scoped)",
+                                                             arguments: [now.nanoseconds, now.adding(thresholds.warn).nanoseconds])
+            if includeUsable {
+                s.usable = try ReportQueries.reportInstallers(db, where: "status = 'usable' AND expire_time > ?\(scoped)", arguments: [now.nanoseconds])
+            }
+            let names = try AccountQueries.accountNames(db)
+            s.byGroup = try Row.fetchAll(db, sql: ReportQueries.byGroup(scoped), arguments: [now.nanoseconds]).map { ReportQueries.coverage($0, names) }
+            s.byProduct = try Row.fetchAll(db, sql: ReportQueries.byProduct(scoped), arguments: [now.nanoseconds]).map { ReportQueries.coverage($0, names) }
+            // Counted from indexes, not by scanning every installer: usable and deleted have
+            // partial indexes (0003), count(*) reads the smallest index.
+            let whereScoped = scope.sqlCondition().map { " WHERE " + $0 } ?? ""
+            let byAccount = scope.sqlCondition().map { " AND " + $0 } ?? ""
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers\(whereScoped)") ?? 0
+            s.counts.usable = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'usable'\(byAccount)") ?? 0
+            s.counts.deleted = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'deleted'\(byAccount)") ?? 0
+            s.counts.unusable = total - s.counts.usable - s.counts.deleted
+            // Groups and products left without a usable installer by now + warn, in the same read.
+            s.coverageGaps = try CoverageQueries.coverageGaps(db, at: now.adding(thresholds.warn), scope: scope)
+            return s
+        }
+    }
+
+}
+
+/// The report's aggregate queries, one `?` each: the report's now.
+enum ReportQueries {
+    /// Usable, not yet expired installers, always read through the covering partial index
+    /// `installers_usable_by_expiry` (0003): on a ledger that is mostly history the planner
+    /// would otherwise walk a group or product index over every installer (18 s instead of
+    /// a fraction of one on a million installers).
+    /// `scoped`: an ` AND account_id IN (...)` condition, or empty.
+    static func live(_ scoped: String) -> String {
+        """
+        SELECT uuid, security_group_uuid, group_display_name, expire_time, account_id FROM installers
+        WHERE status = 'usable' AND expire_time > ?\(scoped)
+        UNION ALL
+        SELECT uuid, security_group_uuid, group_display_name, expire_time, account_id FROM installers
+        WHERE status = 'usable' AND expire_time IS NULL\(scoped)
+        """
+    }
+
+    /// Usable installers by account and device group: key, name, count, next expiry, covered
+    /// until, account (a group belongs to one company).
+    static func byGroup(_ scoped: String) -> String {
+        """
+        SELECT security_group_uuid, max(group_display_name), count(*), min(expire_time), max(expire_time), account_id
+        FROM (\(live(scoped))) GROUP BY account_id, security_group_uuid ORDER BY 2 COLLATE NOCASE, 1, 6
+        """
+    }
+
+    /// Usable installers by account and product; CROSS JOIN keeps the usable installers as the outer loop.
+    static func byProduct(_ scoped: String) -> String {
+        """
+        SELECT CAST(p.product_id AS TEXT), max(p.product_display_name), count(DISTINCT i.uuid), min(i.expire_time),
+          max(i.expire_time), i.account_id
+        FROM (\(live(scoped))) i CROSS JOIN activated_products p ON p.installer_uuid = i.uuid
+        GROUP BY i.account_id, p.product_id ORDER BY 2 COLLATE NOCASE, p.product_id, 6
+        """
+    }
+}
+
+/// The report snapshot's reads, inside the one read the snapshot holds.
+extension ReportQueries {
     /// Each account in scope that is not archived (archived ones only when named) with its
     /// last successful refresh at or before `now`, by name; an account that never had one
     /// is listed with nil.
@@ -48,7 +134,7 @@ extension Ledger {
             """, arguments: [now.nanoseconds]) {
             if let at = row[1] as Int64? { last[row[0]] = Timestamp(nanoseconds: at) }
         }
-        return try fetchAccounts(db).filter { a in scope.ids?.contains(a.id) ?? (a.archivedAt == nil) }
+        return try AccountQueries.fetchAccounts(db).filter { a in scope.ids?.contains(a.id) ?? (a.archivedAt == nil) }
             .map { AccountRefresh(account: $0.name, lastRefresh: last[$0.id]) }
     }
 
@@ -58,57 +144,11 @@ extension Ledger {
                     WHERE s.predecessor_uuid = installers.uuid AND n.status = 'usable')
         """
 
-
-    /// Everything a report needs, read in one consistent snapshot.
-    /// - Parameters:
-    ///   - format: the report's format (only Prometheus's per-installer gauges read every usable one).
-    ///   - includeUsable: also read every usable installer (the Prometheus gauge lists them).
-    ///   - scope: whose installers; the freshness check looks at each account in it.
-    public func reportSnapshot(thresholds: ReportThresholds, format: String, at now: Timestamp,
-                               includeUsable: Bool = false, scope: AccountScope = .all) throws -> ReportSnapshot {
-        try read { db in
-            var s = ReportSnapshot()
-            s.accounts = try Self.lastSuccessfulRefreshes(db, at: now, scope: scope)
-            // The oldest account's refresh: the ledger is as fresh as its stalest account.
-            s.lastRefresh = s.accounts.contains { $0.lastRefresh == nil } ? nil : s.accounts.compactMap(\.lastRefresh).min()
-            // `+account_id`: the account narrows rows found through the usable-by-expiry
-            // index, it never picks another index (the plans stay on the covering one).
-            let scoped = scope.sqlCondition(column: "+account_id").map { " AND " + $0 } ?? ""
-            let windowStart = now.subtracting(thresholds.expiredWithin)
-            // Expired in the window and usable until then: not revoked or deleted before expiry.
-            // An installer already replaced by a usable successor (`rotate`) needs nothing
-            // more from anyone, so it raises neither the expiry checks nor the alarm.
-            s.expiredInWindow = try Self.reportInstallers(db, where: """
-                expire_time > ? AND expire_time <= ? AND (status = 'usable' OR status_changed_at >= expire_time)
-                AND \(Self.notReplaced)\(scoped)
-                """, arguments: [windowStart.nanoseconds, now.nanoseconds])
-            s.expiringWithinWarn = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ? AND expire_time <= ? AND \(Self.notReplaced)\(scoped)",
-                                                             arguments: [now.nanoseconds, now.adding(thresholds.warn).nanoseconds])
-            if includeUsable {
-                s.usable = try Self.reportInstallers(db, where: "status = 'usable' AND expire_time > ?\(scoped)", arguments: [now.nanoseconds])
-            }
-            let names = try Self.accountNames(db)
-            s.byGroup = try Row.fetchAll(db, sql: ReportQueries.byGroup(scoped), arguments: [now.nanoseconds]).map { Self.coverage($0, names) }
-            s.byProduct = try Row.fetchAll(db, sql: ReportQueries.byProduct(scoped), arguments: [now.nanoseconds]).map { Self.coverage($0, names) }
-            // Counted from indexes, not by scanning every installer: usable and deleted have
-            // partial indexes (0003), count(*) reads the smallest index.
-            let whereScoped = scope.sqlCondition().map { " WHERE " + $0 } ?? ""
-            let byAccount = scope.sqlCondition().map { " AND " + $0 } ?? ""
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers\(whereScoped)") ?? 0
-            s.counts.usable = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'usable'\(byAccount)") ?? 0
-            s.counts.deleted = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'deleted'\(byAccount)") ?? 0
-            s.counts.unusable = total - s.counts.usable - s.counts.deleted
-            // Groups and products left without a usable installer by now + warn, in the same read.
-            s.coverageGaps = try Self.coverageGaps(db, at: now.adding(thresholds.warn), scope: scope)
-            return s
-        }
-    }
-
     /// The installers matching a condition, soonest expiry first, with their products: only
     /// the columns a report shows (the Prometheus format reads every usable installer).
     static func reportInstallers(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [ReportInstaller] {
         var result = [ReportInstaller]()
-        let names = try accountNames(db)
+        let names = try AccountQueries.accountNames(db)
         let cursor = try Row.fetchCursor(db, sql: """
             SELECT uuid, display_name, os_family_id, security_group_uuid, group_display_name, expire_time, status, status_reason,
               account_id
@@ -152,43 +192,5 @@ extension Ledger {
                        nextExpiry: (row[3] as Int64?).map(Timestamp.init(nanoseconds:)),
                        coveredUntil: (row[4] as Int64?).map(Timestamp.init(nanoseconds:)),
                        account: (row[5] as Int64?).flatMap { names[$0] } ?? "")
-    }
-
-}
-
-/// The report's aggregate queries, one `?` each: the report's now.
-enum ReportQueries {
-    /// Usable, not yet expired installers, always read through the covering partial index
-    /// `installers_usable_by_expiry` (0003): on a ledger that is mostly history the planner
-    /// would otherwise walk a group or product index over every installer (18 s instead of
-    /// a fraction of one on a million installers).
-    /// `scoped`: an ` AND account_id IN (...)` condition, or empty.
-    static func live(_ scoped: String) -> String {
-        """
-        SELECT uuid, security_group_uuid, group_display_name, expire_time, account_id FROM installers
-        WHERE status = 'usable' AND expire_time > ?\(scoped)
-        UNION ALL
-        SELECT uuid, security_group_uuid, group_display_name, expire_time, account_id FROM installers
-        WHERE status = 'usable' AND expire_time IS NULL\(scoped)
-        """
-    }
-
-    /// Usable installers by account and device group: key, name, count, next expiry, covered
-    /// until, account (a group belongs to one company).
-    static func byGroup(_ scoped: String) -> String {
-        """
-        SELECT security_group_uuid, max(group_display_name), count(*), min(expire_time), max(expire_time), account_id
-        FROM (\(live(scoped))) GROUP BY account_id, security_group_uuid ORDER BY 2 COLLATE NOCASE, 1, 6
-        """
-    }
-
-    /// Usable installers by account and product; CROSS JOIN keeps the usable installers as the outer loop.
-    static func byProduct(_ scoped: String) -> String {
-        """
-        SELECT CAST(p.product_id AS TEXT), max(p.product_display_name), count(DISTINCT i.uuid), min(i.expire_time),
-          max(i.expire_time), i.account_id
-        FROM (\(live(scoped))) i CROSS JOIN activated_products p ON p.installer_uuid = i.uuid
-        GROUP BY i.account_id, p.product_id ORDER BY 2 COLLATE NOCASE, p.product_id, 6
-        """
     }
 }

@@ -17,7 +17,7 @@ extension Ledger {
             for chunk in stride(from: 0, to: uuids.count, by: 400).map({ Array(uuids[$0..<min($0 + 400, uuids.count)]) }) {
                 let marks = databaseQuestionMarks(count: chunk.count)
                 // The newest creation per plan key that is not known to have failed.
-                for creation in try Self.fetchPending(db, state: nil, planKeys: chunk.map(RotationPlanKey.forPredecessor))
+                for creation in try CreationQueries.fetchPending(db, state: nil, planKeys: chunk.map(RotationPlanKey.forPredecessor))
                 where creation.state != .failed {
                     if let predecessor = RotationPlanKey.predecessor(of: creation.planKey) { creations[predecessor] = creation }
                 }
@@ -70,7 +70,8 @@ extension Ledger {
     }
 }
 
-extension Ledger {
+/// Many plan keys at once, for rotate.
+extension CreationQueries {
     static func fetchPending(_ db: Database, state: PendingCreation.State?, planKeys: [String]) throws -> [PendingCreation] {
         guard !planKeys.isEmpty else { return [] }
         // fetchPending filters by one plan key; many keys are read in one indexed query here.

@@ -57,7 +57,7 @@ extension Ledger {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT predecessor_uuid, successor_uuid, linked_at, source, handed_over_at FROM successions ORDER BY linked_at, predecessor_uuid
-                """).map(Self.decodeSuccession)
+                """).map(SuccessionQueries.decodeSuccession)
         }
     }
 
@@ -68,10 +68,14 @@ extension Ledger {
     @discardableResult
     public func linkSuccession(predecessor: String, successor: String, source: EventSource, at now: Timestamp) throws -> Bool {
         try write { db in
-            try Self.link(db, predecessor: predecessor, successor: successor, creationLocalId: nil, source: source, at: now)
+            try SuccessionQueries.link(db, predecessor: predecessor, successor: successor, creationLocalId: nil, source: source, at: now)
         }
     }
 
+}
+
+/// The successions' SQL (which installer replaced which), inside the caller's read or write.
+enum SuccessionQueries {
     /// Called whenever a pending creation resolves (recorded by `create`/`rotate`, matched by
     /// `sync`): if it was a replacement, links it to its predecessor in the same transaction,
     /// so a rotation interrupted after ESET answered, or resolved later by `sync`, is linked

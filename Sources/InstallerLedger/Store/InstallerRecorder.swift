@@ -97,7 +97,7 @@ struct InstallerRecorder {
     /// A uuid listed by a second account: a warning for the summary and a `conflict` event on
     /// the installer, never a silent move.
     private mutating func recordConflict(_ uuid: String, owner: Int64) throws {
-        if accountNames == nil { accountNames = try Ledger.accountNames(db) }
+        if accountNames == nil { accountNames = try AccountQueries.accountNames(db) }
         let listedBy = account.flatMap { accountNames?[$0] } ?? "?"
         let ownerName = accountNames?[owner] ?? "?"
         summary.conflicts.append(RecordSummary.Conflict(uuid: uuid, owner: ownerName, listedBy: listedBy))

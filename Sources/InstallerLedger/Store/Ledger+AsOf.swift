@@ -257,7 +257,7 @@ extension Ledger {
                 SELECT local_id FROM pending_creations
                 WHERE requested_at <= ? AND (state = 'pending' OR resolved_at IS NULL OR resolved_at > ?)
                 """, arguments: [instant.nanoseconds, instant.nanoseconds]))
-            return try Self.fetchPending(db, state: nil).compactMap { creation in
+            return try CreationQueries.fetchPending(db, state: nil).compactMap { creation in
                 guard open.contains(creation.localId) else { return nil }
                 var c = creation
                 (c.state, c.installerUuid, c.message) = (.pending, nil, nil)

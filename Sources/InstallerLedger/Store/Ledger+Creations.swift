@@ -31,7 +31,7 @@ extension Ledger {
                            account: Account? = nil, at now: Timestamp) throws -> PendingCreation {
         let localId = UUID().uuidString.lowercased()
         let accountID = try write { db in
-            let accountID = try Self.accountID(db, account, at: now)
+            let accountID = try AccountQueries.accountID(db, account, at: now)
             try db.execute(sql: """
                 INSERT INTO pending_creations (local_id, request_json, display_name, os_family_id, security_group_uuid,
                   requested_at, state, plan_key, account_id) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)
@@ -50,7 +50,7 @@ extension Ledger {
         try write { db in
             let accountID = try Int64.fetchOne(db, sql: "SELECT account_id FROM pending_creations WHERE local_id = ?", arguments: [pendingId])
             var recorder = InstallerRecorder(db: db, source: source, now: now, touchLastSeen: true,
-                                             account: try accountID ?? Self.accountID(db, nil, at: now))
+                                             account: try accountID ?? AccountQueries.accountID(db, nil, at: now))
             try recorder.record(received)
             try resolve(db, localId: pendingId, uuid: received.installer.uuid, source: source, at: now)
         }
@@ -62,7 +62,7 @@ extension Ledger {
             """, arguments: [uuid, now.nanoseconds, localId])
         let details = JSONObject(keys: ["localId"], values: [.string(localId)])
         try EventLog.append(db, uuid: uuid, kind: .resolved, at: now, source: source, reason: nil, details: JSONValue.object(details).jsonText)
-        try Self.linkIfReplacement(db, localId: localId, successor: uuid, source: source, at: now)
+        try SuccessionQueries.linkIfReplacement(db, localId: localId, successor: uuid, source: source, at: now)
     }
 
     /// Marks a pending creation as certainly not created (ESET refused it, or it never left).
@@ -80,7 +80,7 @@ extension Ledger {
 
     /// Pending creations of the accounts in scope, optionally only those in one state, oldest first.
     public func pendingCreations(state: PendingCreation.State? = nil, scope: AccountScope = .all) throws -> [PendingCreation] {
-        try read { db in try Self.fetchPending(db, state: state, scope: scope) }
+        try read { db in try CreationQueries.fetchPending(db, state: state, scope: scope) }
     }
 
     /// The newest creation for a bulk-plan line of one account that is not known to have
@@ -88,10 +88,50 @@ extension Ledger {
     public func creation(planKey: String, account: Account? = nil) throws -> PendingCreation? {
         try read { db in
             let scope = account.map(AccountScope.only) ?? .all
-            return try Self.fetchPending(db, state: nil, planKey: planKey, scope: scope).last { $0.state != .failed }
+            return try CreationQueries.fetchPending(db, state: nil, planKey: planKey, scope: scope).last { $0.state != .failed }
         }
     }
 
+    // MARK: - Deletion
+
+    /// Records that an installer is gone at ESET.
+    public func markDeleted(uuid: String, source: EventSource, at now: Timestamp, reason: String? = nil) throws {
+        try write { db in try CreationQueries.markDeleted(db, uuid: uuid, source: source, at: now, reason: reason) }
+    }
+
+    // MARK: - Runs
+
+    /// Records a finished sync or reconcile run.
+    public func recordRun(kind: String, startedAt: Timestamp, finishedAt: Timestamp, succeeded: Bool,
+                          counts: String?, message: String?, account: Account? = nil) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO runs (kind, started_at, finished_at, succeeded, counts, message, account_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [kind, startedAt.nanoseconds, finishedAt.nanoseconds, succeeded, counts, message,
+                                 try AccountQueries.accountID(db, account, at: finishedAt)])
+        }
+    }
+
+    /// Records a sync run of an account with its summary.
+    public func recordSyncRun(startedAt: Timestamp, finishedAt: Timestamp, summary: SyncSummary?, error: String?,
+                              account: Account? = nil) throws {
+        try recordRun(kind: "sync", startedAt: startedAt, finishedAt: finishedAt, succeeded: summary != nil,
+                      counts: summary?.countsJSON, message: error, account: account)
+    }
+
+    /// When the last successful run of one of these kinds finished, for the accounts in scope.
+    public func lastSuccessfulRun(kinds: [String], scope: AccountScope = .all) throws -> Timestamp? {
+        try read { db in
+            try Int64.fetchOne(db, sql: """
+                SELECT max(finished_at) FROM runs WHERE succeeded = 1 AND kind IN (\(databaseQuestionMarks(count: kinds.count)))
+                \(scope.sqlCondition().map { "AND " + $0 } ?? "")
+                """, arguments: StatementArguments(kinds)).map(Timestamp.init(nanoseconds:))
+        }
+    }
+}
+
+/// The creations' and deletions' SQL, inside the caller's read or write.
+enum CreationQueries {
     static func fetchPending(_ db: Database, state: PendingCreation.State?, planKey: String? = nil,
                              scope: AccountScope = .all) throws -> [PendingCreation] {
         var sql = "SELECT local_id, request_json, requested_at, state, installer_uuid, message, plan_key, account_id, "
@@ -118,48 +158,11 @@ extension Ledger {
         }
     }
 
-    // MARK: - Deletion
-
-    /// Records that an installer is gone at ESET.
-    public func markDeleted(uuid: String, source: EventSource, at now: Timestamp, reason: String? = nil) throws {
-        try write { db in try Self.markDeleted(db, uuid: uuid, source: source, at: now, reason: reason) }
-    }
-
     static func markDeleted(_ db: Database, uuid: String, source: EventSource, at now: Timestamp, reason: String?) throws {
         try db.execute(sql: """
             UPDATE installers SET status = 'deleted', status_reason = ?, status_changed_at = ? WHERE uuid = ? AND status <> 'deleted'
             """, arguments: [reason ?? source.rawValue, now.nanoseconds, uuid])
         guard db.changesCount > 0 else { return }
         try EventLog.append(db, uuid: uuid, kind: .deleted, at: now, source: source, reason: reason, details: nil)
-    }
-
-    // MARK: - Runs
-
-    /// Records a finished sync or reconcile run.
-    public func recordRun(kind: String, startedAt: Timestamp, finishedAt: Timestamp, succeeded: Bool,
-                          counts: String?, message: String?, account: Account? = nil) throws {
-        try write { db in
-            try db.execute(sql: """
-                INSERT INTO runs (kind, started_at, finished_at, succeeded, counts, message, account_id) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [kind, startedAt.nanoseconds, finishedAt.nanoseconds, succeeded, counts, message,
-                                 try Self.accountID(db, account, at: finishedAt)])
-        }
-    }
-
-    /// Records a sync run of an account with its summary.
-    public func recordSyncRun(startedAt: Timestamp, finishedAt: Timestamp, summary: SyncSummary?, error: String?,
-                              account: Account? = nil) throws {
-        try recordRun(kind: "sync", startedAt: startedAt, finishedAt: finishedAt, succeeded: summary != nil,
-                      counts: summary?.countsJSON, message: error, account: account)
-    }
-
-    /// When the last successful run of one of these kinds finished, for the accounts in scope.
-    public func lastSuccessfulRun(kinds: [String], scope: AccountScope = .all) throws -> Timestamp? {
-        try read { db in
-            try Int64.fetchOne(db, sql: """
-                SELECT max(finished_at) FROM runs WHERE succeeded = 1 AND kind IN (\(databaseQuestionMarks(count: kinds.count)))
-                \(scope.sqlCondition().map { "AND " + $0 } ?? "")
-                """, arguments: StatementArguments(kinds)).map(Timestamp.init(nanoseconds:))
-        }
     }
 }

@@ -14,7 +14,7 @@ extension Ledger {
     ) throws -> RecordSummary {
         try write { db in
             var recorder = InstallerRecorder(db: db, source: source, now: now, touchLastSeen: touchLastSeen,
-                                             account: try Self.accountID(db, account, at: now))
+                                             account: try AccountQueries.accountID(db, account, at: now))
             try feed { try recorder.record($0) }
             return recorder.summary
         }
@@ -102,7 +102,7 @@ extension Ledger {
         try read { db in
             let (sql, args) = LedgerQueries.selectEvents(filter)
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
-            let names = try Self.accountNames(db)
+            let names = try AccountQueries.accountNames(db)
             while let row = try cursor.next() { try body(LedgerQueries.decodeEvent(row, accountNames: names)) }
         }
     }

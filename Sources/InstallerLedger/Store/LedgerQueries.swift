@@ -76,7 +76,7 @@ enum LedgerQueries {
     /// Fills in the account names of a batch (one small query).
     static func attachAccounts(_ db: Database, to entries: inout [LedgerInstaller]) throws {
         guard !entries.isEmpty else { return }
-        let names = try Ledger.accountNames(db)
+        let names = try AccountQueries.accountNames(db)
         for k in entries.indices { entries[k].account = entries[k].accountID.flatMap { names[$0] } ?? "" }
     }
 
@@ -106,7 +106,7 @@ enum LedgerQueries {
             guard let i = index[row[0]] else { continue }
             entries[i].installer.installedComponents.append(InstalledComponent(id: row[1], name: row[2], displayName: row[3]))
         }
-        try Ledger.attachSuccessions(db, to: &entries)
+        try SuccessionQueries.attachSuccessions(db, to: &entries)
         try attachAccounts(db, to: &entries)
     }
 

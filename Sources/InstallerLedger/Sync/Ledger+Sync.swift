@@ -44,7 +44,7 @@ extension Ledger {
         try write { db in
             var summary = SyncSummary()
             summary.seen = listed.count
-            let accountID = try Self.accountID(db, account, at: now)
+            let accountID = try AccountQueries.accountID(db, account, at: now)
             var recorder = InstallerRecorder(db: db, source: .sync, now: now, touchLastSeen: true, account: accountID)
             var listedUuids = Set<String>()
             let distinct = listed.filter { listedUuids.insert($0.installer.uuid).inserted }
@@ -55,7 +55,7 @@ extension Ledger {
             var gone = [String]()
             while let uuid = try known.next() { if !listedUuids.contains(uuid) { gone.append(uuid) } }
             for uuid in gone {
-                try Self.markDeleted(db, uuid: uuid, source: .sync, at: now, reason: "no longer listed")
+                try CreationQueries.markDeleted(db, uuid: uuid, source: .sync, at: now, reason: "no longer listed")
                 summary.deleted += 1
             }
             try resolvePending(db, listed: listed, account: accountID, at: now, summary: &summary)
@@ -65,7 +65,7 @@ extension Ledger {
 
     func resolvePending(_ db: Database, listed: [ReceivedInstaller], account: Int64, at now: Timestamp,
                         summary: inout SyncSummary) throws {
-        let pending = try Self.fetchPending(db, state: .pending, scope: AccountScope(ids: [account]))
+        let pending = try CreationQueries.fetchPending(db, state: .pending, scope: AccountScope(ids: [account]))
         guard !pending.isEmpty else { return }
         var taken = Set(try String.fetchAll(db, sql: "SELECT installer_uuid FROM pending_creations WHERE installer_uuid IS NOT NULL"))
         for creation in pending {
