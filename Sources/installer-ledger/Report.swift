@@ -7,20 +7,25 @@ extension InstallerLedgerCommand {
         static let configuration = CommandConfiguration(
             abstract: "The expiry report for cron and monitoring: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
             discussion: """
-                Sections: installers expired since the previous report (in the same format), usable ones \
-                expiring within --critical and within --warn, coverage gaps (device groups and products \
-                without a usable installer by now + --warn, as 'gaps' lists them), and usable installers by \
-                device group and by product (how many, and until when). Exit 2 when something expires within \
-                --critical or has expired since the previous report, or a group or product is without a \
-                usable installer within --critical; 1 when something expires, or a group or product is left \
-                without one, within --warn; 3 (UNKNOWN) when \
-                the ledger cannot be read or the last successful sync (or reconcile that asked ESET) is older \
-                than --max-sync-age or absent: "cannot tell" never reads as fine. A report never creates a \
-                ledger, and never shows download URLs.
+                Sections: installers expired within --expired-within (default 26h, so a nightly run with a \
+                random delay never misses one), usable ones expiring within --critical and within --warn, \
+                coverage gaps (device groups and products without a usable installer by now + --warn, as \
+                'gaps' lists them), and usable installers by device group and by product (how many, and until \
+                when). Exit 2 when something expires within --critical or expired within --expired-within, or \
+                a group or product is without a usable installer within --critical; 1 when something \
+                expires, or a group or product is left without one, within --warn; 3 (UNKNOWN) when the \
+                ledger cannot be read, an account's last successful sync (or reconcile that asked ESET) is \
+                older than --max-sync-age or absent (--max-sync-age off for a ledger fed by import), the \
+                report took longer than --timeout, or its arguments are wrong: "cannot tell" never reads as \
+                fine. The verdict is a function of the ledger, --now and the thresholds alone: the same \
+                however often the check runs. A report never writes or creates a ledger, and never shows \
+                download URLs.
 
-                The first line of the text format is a monitoring-plugin line with performance data \
-                ('label'=value;warn;crit). With --output the report goes to FILE (written atomically; a \
-                replaced file keeps its permissions) and only that line is printed.
+                The first line of the text format is a monitoring-plugin line: status, counts and \
+                performance data ('label'=value;warn;crit); the details follow as long output, with no '|'. \
+                --format html is one self-contained page with a 90-day timeline. With --output the report \
+                goes to FILE (written atomically; a replaced file keeps its permissions) and only that line \
+                is printed.
 
                 Examples:
                   installer-ledger report
