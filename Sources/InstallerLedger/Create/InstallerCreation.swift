@@ -1,19 +1,12 @@
 /// Creates installers without losing or duplicating any: pending first, recorded on
 /// success, left pending when the outcome is uncertain, marked failed when ESET certainly
 /// did not create it.
-public struct InstallerCreation: Sendable {
-    let ledger: Ledger
-    let client: ESETConnectClient
-    let now: @Sendable () -> Timestamp
-    /// Whom the installers are created for; nil: the ledger's only account.
-    let account: Account?
+public struct InstallerCreation: Sendable, ESETWorkflow {
+    let work: ESETWork
 
-    public init(ledger: Ledger, client: ESETConnectClient, account: Account? = nil,
-                now: @escaping @Sendable () -> Timestamp = { .now() }) {
-        self.ledger = ledger
-        self.client = client
-        self.account = account
-        self.now = now
+    /// - Parameter account: whom the installers are created for; nil: the ledger's only account.
+    public init(ledger: Ledger, client: ESETConnectClient, account: Account? = nil, now: @escaping @Sendable () -> Timestamp = { .now() }) {
+        work = ESETWork(ledger: ledger, client: client, account: account, now: now)
     }
 
     /// Creates one installer and records it.

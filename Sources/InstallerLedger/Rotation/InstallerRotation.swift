@@ -95,19 +95,12 @@ public struct RotationSummary: Sendable, Equatable {
 /// Runs a rotation plan: creates each replacement through the no-loss path (pending first,
 /// recorded and linked in one transaction on success, left pending when uncertain), then
 /// with `--delete-old` revokes each predecessor whose successor exists.
-public struct InstallerRotation: Sendable {
-    let ledger: Ledger
-    let client: ESETConnectClient
-    let now: @Sendable () -> Timestamp
-    /// The account `client` calls ESET as; replacements are created for it.
-    let account: Account?
+public struct InstallerRotation: Sendable, ESETWorkflow {
+    let work: ESETWork
 
-    public init(ledger: Ledger, client: ESETConnectClient, account: Account? = nil,
-                now: @escaping @Sendable () -> Timestamp = { .now() }) {
-        self.account = account
-        self.ledger = ledger
-        self.client = client
-        self.now = now
+    /// - Parameter account: the account `client` calls ESET as; replacements are created for it.
+    public init(ledger: Ledger, client: ESETConnectClient, account: Account? = nil, now: @escaping @Sendable () -> Timestamp = { .now() }) {
+        work = ESETWork(ledger: ledger, client: client, account: account, now: now)
     }
 
     /// Reads the ledger and decides what to do; sends nothing.

@@ -1,17 +1,10 @@
 /// Brings the ledger in line with everything ESET lists.
-public struct InstallerSync: Sendable {
-    let ledger: Ledger
-    let client: ESETConnectClient
-    let now: @Sendable () -> Timestamp
-    /// Whose listing it is; nil: the ledger's only account.
-    let account: Account?
+public struct InstallerSync: Sendable, ESETWorkflow {
+    let work: ESETWork
 
-    public init(ledger: Ledger, client: ESETConnectClient, account: Account? = nil,
-                now: @escaping @Sendable () -> Timestamp = { .now() }) {
-        self.ledger = ledger
-        self.client = client
-        self.account = account
-        self.now = now
+    /// - Parameter account: whose listing it is; nil: the ledger's only account.
+    public init(ledger: Ledger, client: ESETConnectClient, account: Account? = nil, now: @escaping @Sendable () -> Timestamp = { .now() }) {
+        work = ESETWork(ledger: ledger, client: client, account: account, now: now)
     }
 
     /// Lists every page, then applies the whole listing in one transaction and records the run.
