@@ -125,16 +125,14 @@ extension InstallerLedgerCommand.AccountCommand {
             abstract: "List the accounts with their installers by status and last successful sync.")
 
         @OptionGroup var global: GlobalOptions
-        @Option(help: ArgumentHelp("table, json, ndjson or csv.", valueName: "format"), completion: ValueParsing.values(OutputFormat.self),
-                transform: ValueParsing.choiceOf(OutputFormat.self, what: "format"))
-        var format: OutputFormat = .table
+        @OptionGroup var output: ListFormatOptions
 
         func run() async throws {
             try await withExitCodes {
                 let ledger = try global.openExistingLedger()
                 let summaries = try ledger.accountSummaries()
                 var out = StandardOutput()
-                try out.write(AccountRendering.list(summaries, format: format))
+                try out.write(AccountRendering.list(summaries, format: output.format))
                 try out.flush()
             }
         }

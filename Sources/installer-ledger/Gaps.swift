@@ -27,9 +27,7 @@ extension InstallerLedgerCommand {
                 transform: ValueParsing.date)
         var at: Timestamp?
 
-        @Option(help: ArgumentHelp("table, json, ndjson or csv.", valueName: "format"), completion: ValueParsing.values(OutputFormat.self),
-                transform: ValueParsing.choiceOf(OutputFormat.self, what: "format"))
-        var format: OutputFormat = .table
+        @OptionGroup var output: ListFormatOptions
 
         /// How far ahead `gaps` looks by default, as `report --warn`.
         static let defaultHorizon = LedgerDuration.days(30)
@@ -39,7 +37,7 @@ extension InstallerLedgerCommand {
                 let ledger = try global.openExistingLedger()
                 let now = clock.current
                 let gaps = try ledger.coverageGaps(at: at ?? now.adding(Self.defaultHorizon), scope: try accounts.scope(ledger))
-                var renderer = CoverageGapRenderer(format: format, gaps: gaps, now: now,
+                var renderer = CoverageGapRenderer(format: output.format, gaps: gaps, now: now,
                                                    showsAccount: try accounts.showsAccount(ledger))
                 var out = StandardOutput()
                 try out.write(renderer.text())

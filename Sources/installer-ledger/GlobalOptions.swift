@@ -159,3 +159,10 @@ extension ValueParsing {
     /// ESET's regions, for completion.
     static let regions = CompletionKind.list(ESETConnectConfiguration.regions)
 }
+
+/// `--format` of the commands that list rows (list, history, gaps, account list).
+struct ListFormatOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("table, json, ndjson or csv.", valueName: "format"), completion: ValueParsing.values(OutputFormat.self),
+            transform: ValueParsing.choiceOf(OutputFormat.self, what: "format"))
+    var format: OutputFormat = .table
+}

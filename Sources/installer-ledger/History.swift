@@ -34,9 +34,7 @@ extension InstallerLedgerCommand {
         @Option(help: ArgumentHelp("Show at most this many.", valueName: "n"))
         var limit: Int?
 
-        @Option(help: ArgumentHelp("table, json, ndjson or csv.", valueName: "format"), completion: ValueParsing.values(OutputFormat.self),
-                transform: ValueParsing.choiceOf(OutputFormat.self, what: "format"))
-        var format: OutputFormat = .table
+        @OptionGroup var output: ListFormatOptions
 
         func validate() throws {
             if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") }
@@ -52,7 +50,7 @@ extension InstallerLedgerCommand {
                 filter.until = until
                 filter.kinds = Set(kind)
                 filter.limit = limit
-                var renderer = EventListRenderer(format: format,
+                var renderer = EventListRenderer(format: output.format,
                                                  showsAccount: try accounts.showsAccount(ledger))
                 try StandardOutput.stream(&renderer) { emit in
                     var batch = [LedgerEvent]()

@@ -124,9 +124,7 @@ extension InstallerLedgerCommand {
             valueName: "date"), transform: ValueParsing.asOf)
         var asOf: Timestamp?
 
-        @Option(help: ArgumentHelp("table, json, ndjson or csv.", valueName: "format"), completion: ValueParsing.values(OutputFormat.self),
-                transform: ValueParsing.choiceOf(OutputFormat.self, what: "format"))
-        var format: OutputFormat = .table
+        @OptionGroup var output: ListFormatOptions
 
         func run() async throws {
             try await withExitCodes {
@@ -134,13 +132,13 @@ extension InstallerLedgerCommand {
                 var filter = selection.filter
                 filter.scope = try accounts.scope(ledger)
                 if selection.isPending {
-                    var renderer = PendingCreationListRenderer(format: format, showsAccount: try accounts.showsAccount(ledger))
+                    var renderer = PendingCreationListRenderer(format: output.format, showsAccount: try accounts.showsAccount(ledger))
                     let pending = try ledger.pendingCreations(matching: filter, asOf: asOf)
                     try StandardOutput.stream(&renderer) { emit in if !pending.isEmpty { try emit(pending) } }
                     return
                 }
                 let now = asOf ?? clock.current
-                var renderer = InstallerListRenderer(format: format, now: now, showsAccount: try accounts.showsAccount(ledger))
+                var renderer = InstallerListRenderer(format: output.format, now: now, showsAccount: try accounts.showsAccount(ledger))
                 let withChildren = renderer.needsChildren
                 try StandardOutput.stream(&renderer) { emit in
                     if let asOf {

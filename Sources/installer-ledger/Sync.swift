@@ -44,7 +44,7 @@ extension InstallerLedgerCommand {
                         let client = ESETConnectClient(configuration: try ESETConnectConfiguration(account: account, credentials: credentials))
                         return try await InstallerSync(ledger: ledger, client: client, account: account).run()
                     }
-                    try reportEach(results, out: &out) { $0.line }
+                    try reportEach(results, out: &out, warnings: \.record.conflictWarnings) { $0.line }
                     return
                 }
                 let (account, client) = try api.client(for: ledger)
@@ -67,15 +67,13 @@ extension InstallerLedgerCommand {
 /// Prints one line per account of an `--all` run (`acme: …` or `acme: error: …` on stderr)
 /// and ends with the worst account's exit code.
 func reportEach<T>(_ results: [(account: Account, result: Result<T, any Error>)], out: inout StandardOutput,
-                   line: (T) -> String) throws {
+                   warnings: (T) -> [String] = { _ in [] }, line: (T) -> String) throws {
     var worst: ExitStatus?
     for (account, result) in results {
         switch result {
         case .success(let value):
             try out.write("\(account.name): \(line(value))\n")
-            if let sync = value as? SyncSummary {
-                for warning in sync.record.conflictWarnings { StandardError.write("installer-ledger: warning: \(warning)\n") }
-            }
+            for warning in warnings(value) { StandardError.write("installer-ledger: warning: \(warning)\n") }
         case .failure(let error):
             let (status, message) = classify(error)
             try out.write("\(account.name): failed (exit \(status.rawValue))\n")

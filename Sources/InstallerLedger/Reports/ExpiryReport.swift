@@ -299,6 +299,11 @@ public struct ExpiryReport: Sendable, Equatable {
     /// The first line's reason when the ledger could not be read.
     var unavailableSummary = "cannot read the ledger"
 
+    /// The accounts whose last refresh is missing or older than `maxSyncAge` at `now`.
+    static func staleAccounts(_ accounts: [AccountRefresh], maxSyncAge: LedgerDuration, now: Timestamp) -> [AccountRefresh] {
+        accounts.filter { a in a.lastRefresh.map { now.nanoseconds - $0.nanoseconds > maxSyncAge.nanoseconds } ?? true }
+    }
+
     /// `freshness`: UNKNOWN when an account's last refresh is missing or older than
     /// `--max-sync-age`, naming those accounts when the report covers several.
     static func freshnessCheck(lastRefresh: Timestamp?, accounts: [AccountRefresh], thresholds: ReportThresholds,
@@ -308,9 +313,7 @@ public struct ExpiryReport: Sendable, Equatable {
                 "freshness is not checked (--max-sync-age off): the ledger may not know what ESET has")
         }
         if accounts.count > 1 {
-            let stale = accounts.filter { a in
-                a.lastRefresh.map { now.nanoseconds - $0.nanoseconds > maxSyncAge.nanoseconds } ?? true
-            }
+            let stale = staleAccounts(accounts, maxSyncAge: maxSyncAge, now: now)
             guard stale.isEmpty else {
                 let named = stale.map { a in
                     a.lastRefresh.map { "\(a.account) (last \($0.rfc3339))" } ?? "\(a.account) (never)"
@@ -373,7 +376,7 @@ public struct ExpiryReport: Sendable, Equatable {
             text = "\(recentlyExpired.count) expired, \(critical.count) critical, \(warning.count) warning, "
             text += "\(coverageGaps.gaps.count) \(coverageGaps.gaps.count == 1 ? "gap" : "gaps"), \(counts.usable) usable"
             if checks.contains(where: { $0.id == "freshness" && $0.status == .unknown }), let max = thresholds.maxSyncAge {
-                let stale = accounts.filter { a in a.lastRefresh.map { generatedAt.nanoseconds - $0.nanoseconds > max.nanoseconds } ?? true }
+                let stale = Self.staleAccounts(accounts, maxSyncAge: max, now: generatedAt)
                 let why = accounts.count > 1 ? "not synced within \(ReportFormatting.duration(max)): " + stale.map(\.account).joined(separator: ", ")
                     : lastRefresh == nil ? "never synced" : "not synced within \(ReportFormatting.duration(max))"
                 text = why + "; " + text

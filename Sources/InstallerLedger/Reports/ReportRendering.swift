@@ -63,15 +63,15 @@ public enum ReportRendering {
             out += "\nBy account: \(r.accounts.count)\n"
             out += "  " + fit("ACCOUNT", 17) + fit("EXPIRED", 8) + fit("CRITICAL", 9) + fit("WARNING", 8) + fit("GAPS", 6)
                 + fit("USABLE", 8) + "LAST SYNC\n"
-            for line in accountLines(r) {
+            let lines = accountLines(r)
+            for line in lines {
                 out += "  " + fit(line.account, 17) + fit(String(line.expired), 8) + fit(String(line.critical), 9)
                     + fit(String(line.warning), 8) + fit(String(line.gaps), 6) + fit(String(line.usable), 8)
                     + (line.lastRefresh?.rfc3339 ?? "never") + "\n"
             }
-            let all = accountLines(r)
-            out += "  " + fit("total", 17) + fit(String(all.map(\.expired).reduce(0, +)), 8)
-                + fit(String(all.map(\.critical).reduce(0, +)), 9) + fit(String(all.map(\.warning).reduce(0, +)), 8)
-                + fit(String(all.map(\.gaps).reduce(0, +)), 6) + fit(String(r.counts.usable), 8) + "\n"
+            out += "  " + fit("total", 17) + fit(String(lines.map(\.expired).reduce(0, +)), 8)
+                + fit(String(lines.map(\.critical).reduce(0, +)), 9) + fit(String(lines.map(\.warning).reduce(0, +)), 8)
+                + fit(String(lines.map(\.gaps).reduce(0, +)), 6) + fit(String(r.counts.usable), 8) + "\n"
         }
         for section in installerSections(r) {
             out += "\n\(section.title): \(section.installers.count)\n"

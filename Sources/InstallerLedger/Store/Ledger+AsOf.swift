@@ -215,8 +215,13 @@ extension Ledger {
         var remaining = filter.limit ?? .max
         var candidates = [LedgerInstaller]()
         candidates.reserveCapacity(batchSize)
+        let names = try AccountQueries.accountNames(db)
         func flush() throws {
-            if needsChildren { try LedgerQueries.attachChildren(db, to: &candidates) } else { try LedgerQueries.attachAccounts(db, to: &candidates) }
+            if needsChildren {
+                try LedgerQueries.attachChildren(db, to: &candidates, accountNames: names)
+            } else {
+                try LedgerQueries.attachAccounts(db, to: &candidates, names: names)
+            }
             let history = try events(db, of: candidates.map(\.installer.uuid))
             var out = [LedgerInstaller]()
             for current in candidates where remaining > 0 {

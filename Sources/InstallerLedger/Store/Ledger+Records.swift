@@ -73,18 +73,26 @@ extension Ledger {
         try read { db in
             let (sql, args) = LedgerQueries.selectInstallers(filter, now: now)
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
+            let names = try AccountQueries.accountNames(db)
+            func attach(_ batch: inout [LedgerInstaller]) throws {
+                if withChildren {
+                    try LedgerQueries.attachChildren(db, to: &batch, accountNames: names)
+                } else {
+                    try LedgerQueries.attachAccounts(db, to: &batch, names: names)
+                }
+            }
             var batch = [LedgerInstaller]()
             batch.reserveCapacity(batchSize)
             while let row = try cursor.next() {
                 batch.append(LedgerQueries.decode(row))
                 if batch.count == batchSize {
-                    if withChildren { try LedgerQueries.attachChildren(db, to: &batch) } else { try LedgerQueries.attachAccounts(db, to: &batch) }
+                    try attach(&batch)
                     try body(batch)
                     batch.removeAll(keepingCapacity: true)
                 }
             }
             if !batch.isEmpty {
-                if withChildren { try LedgerQueries.attachChildren(db, to: &batch) } else { try LedgerQueries.attachAccounts(db, to: &batch) }
+                try attach(&batch)
                 try body(batch)
             }
         }

@@ -73,15 +73,15 @@ enum LedgerQueries {
             lastSeen: Timestamp(nanoseconds: row[17]), accountID: row[18])
     }
 
-    /// Fills in the account names of a batch (one small query).
-    static func attachAccounts(_ db: Database, to entries: inout [LedgerInstaller]) throws {
+    /// Fills in the account names of a batch; a streaming read passes the names it read once.
+    static func attachAccounts(_ db: Database, to entries: inout [LedgerInstaller], names: [Int64: String]? = nil) throws {
         guard !entries.isEmpty else { return }
-        let names = try AccountQueries.accountNames(db)
+        let names = try names ?? AccountQueries.accountNames(db)
         for k in entries.indices { entries[k].account = entries[k].accountID.flatMap { names[$0] } ?? "" }
     }
 
     /// Loads the products and components of a batch of installers in two queries.
-    static func attachChildren(_ db: Database, to entries: inout [LedgerInstaller]) throws {
+    static func attachChildren(_ db: Database, to entries: inout [LedgerInstaller], accountNames: [Int64: String]? = nil) throws {
         guard !entries.isEmpty else { return }
         var index = [String: Int]()
         for (i, e) in entries.enumerated() { index[e.installer.uuid] = i }
@@ -107,7 +107,7 @@ enum LedgerQueries {
             entries[i].installer.installedComponents.append(InstalledComponent(id: row[1], name: row[2], displayName: row[3]))
         }
         try SuccessionQueries.attachSuccessions(db, to: &entries)
-        try attachAccounts(db, to: &entries)
+        try attachAccounts(db, to: &entries, names: accountNames)
     }
 
     /// The SQL and arguments selecting installers for a filter at `now`.
