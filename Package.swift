@@ -33,6 +33,7 @@ let package = Package(
                 .embedInCode("0004_successions.sql"),
                 .embedInCode("0005_accounts.sql"),
                 .embedInCode("0006_readable_views.sql"),
+                .embedInCode("0007_coverage_index.sql"),
             ]
         ),
         .target(

@@ -330,16 +330,27 @@ struct ReportLedger {
 
     @Test func summariesNeverScanEveryInstaller() throws {
         // The planner, left alone, walked a product index over every installer and looked
-        // each one up: 18 s on a million installers. These plans must stay on the partial index.
+        // each one up: 18 s on a million installers. The coverage questions walk the usable
+        // slice of `installers_by_subject` in order and seek it; the sections stay on the
+        // covering usable-by-expiry index (the subject index must not take them over).
         let ledger = try Ledger.inMemory()
-        // Scoped to accounts or not, the summaries stay on the covering index.
-        for sql in [ReportQueries.byGroup(""), ReportQueries.byProduct(""),
-                    ReportQueries.byGroup(" AND +account_id IN (1, 2)"), ReportQueries.byProduct(" AND +account_id IN (1, 2)")] {
-            let plan = try ledger.read { db in
-                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: [0]).map { $0["detail"] as String }
-            }
-            #expect(plan.contains("SEARCH installers USING COVERING INDEX installers_usable_by_expiry (expire_time>?)"), "\(plan)")
-            #expect(!plan.contains { $0.hasPrefix("SCAN installers") || $0.hasPrefix("SCAN p") }, "\(plan)")
+        func plan(_ sql: String, _ arguments: StatementArguments) throws -> [String] {
+            try ledger.read { db in try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String } }
+        }
+        let live = try plan(CoverageQueries.liveSQL, [1, 0])
+        #expect(live == ["SEARCH installers USING COVERING INDEX installers_by_subject (account_id=? AND status=?)"], "\(live)")
+        let seeks = CoverageQueries.watchedSQL
+        for (sql, arguments) in [(seeks.first, [1, "usable"]), (seeks.sameGroup, [1, "usable", "g", "1,2"]),
+                                 (seeks.nextGroup, [1, "usable", "g"])] as [(String, [any DatabaseValueConvertible])] {
+            let p = try plan(sql, StatementArguments(arguments))
+            #expect(p.count == 1 && p[0].hasPrefix("SEARCH installers USING COVERING INDEX installers_by_subject (account_id=? AND status=?"), "\(p)")
+        }
+        for scoped in ["", " AND +account_id IN (1, 2)"] {
+            let section = try plan("""
+                SELECT uuid, display_name FROM installers WHERE status = 'usable' AND expire_time > ? AND expire_time <= ?
+                AND \(ReportQueries.notReplaced)\(scoped) ORDER BY expire_time, uuid
+                """, [0, 1])
+            #expect(section.first == "SEARCH installers USING INDEX installers_usable_by_expiry (expire_time>? AND expire_time<?)", "\(section)")
         }
     }
 

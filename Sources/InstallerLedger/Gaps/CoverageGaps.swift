@@ -132,56 +132,65 @@ public enum CoverageAnalysis {
     /// installer not deleted), per account: a device group belongs to one company, and another
     /// customer's installers never cover it. Each gap names the record that covered it longest.
     public static func gaps(of records: [CoverageRecord], at date: Timestamp) -> CoverageGaps {
-        struct Subject {
-            var name = ""
-            var nameFrom: Timestamp?
-            var covered = false
-            var last: CoverageRecord?
-        }
-        func consider(_ r: CoverageRecord, name: String, into s: inout Subject) {
-            if r.isUsable(at: date) { s.covered = true }
-            let created = r.createTime ?? Timestamp(nanoseconds: .min)
-            if !name.isEmpty, s.nameFrom.map({ created >= $0 }) ?? true {
-                s.name = name
-                s.nameFrom = created
-            }
-            if let last = s.last {
-                let a = r.usableUntil ?? Timestamp(nanoseconds: .max), b = last.usableUntil ?? Timestamp(nanoseconds: .max)
-                if a > b || (a == b && created > (last.createTime ?? Timestamp(nanoseconds: .min))) { s.last = r }
-            } else {
-                s.last = r
-            }
-        }
         struct GroupKey: Hashable { var account: String; var group: String }
         struct ProductKey: Hashable { var account: String; var product: Int64 }
         var groups = [GroupKey: Subject]()
         var products = [ProductKey: Subject]()
         for r in records {
-            consider(r, name: r.groupDisplayName, into: &groups[GroupKey(account: r.account, group: r.securityGroupUuid), default: Subject()])
+            groups[GroupKey(account: r.account, group: r.securityGroupUuid), default: Subject()].consider(r, name: r.groupDisplayName, at: date)
             for p in r.products {
-                consider(r, name: p.name, into: &products[ProductKey(account: r.account, product: p.id), default: Subject()])
+                products[ProductKey(account: r.account, product: p.id), default: Subject()].consider(r, name: p.name, at: date)
             }
         }
-        func gap(_ kind: CoverageGap.Kind, _ id: String, _ account: String, _ s: Subject, fallbackName: String) -> CoverageGap? {
-            guard !s.covered, let last = s.last else { return nil }
+        let groupGaps = groups.compactMap { $0.value.gap(.group, id: $0.key.group, account: $0.key.account, at: date) }
+        let productGaps = products.compactMap { $0.value.gap(.product, id: String($0.key.product), account: $0.key.account, at: date) }
+        return CoverageGaps(at: date, groupsWatched: groups.count, productsWatched: products.count,
+                            gaps: ordered(groupGaps) + ordered(productGaps))
+    }
+
+    /// What the records of one group or product say about it at a date, fed one record at
+    /// a time in the ledger's order (rowid): the name of the newest that names it, whether one
+    /// covers it, and the one that covered it longest.
+    struct Subject {
+        var name = ""
+        var nameFrom: Timestamp?
+        var covered = false
+        var last: CoverageRecord?
+
+        mutating func consider(_ r: CoverageRecord, name: String, at date: Timestamp) {
+            if r.isUsable(at: date) { covered = true }
+            let created = r.createTime ?? Timestamp(nanoseconds: .min)
+            if !name.isEmpty, nameFrom.map({ created >= $0 }) ?? true {
+                self.name = name
+                nameFrom = created
+            }
+            if let last {
+                let a = r.usableUntil ?? Timestamp(nanoseconds: .max), b = last.usableUntil ?? Timestamp(nanoseconds: .max)
+                if a > b || (a == b && created > (last.createTime ?? Timestamp(nanoseconds: .min))) { self.last = r }
+            } else {
+                last = r
+            }
+        }
+
+        /// Its gap, or nil when a record covers it at `date` (or none was considered).
+        func gap(_ kind: CoverageGap.Kind, id: String, account: String, at date: Timestamp) -> CoverageGap? {
+            guard !covered, let last else { return nil }
             return CoverageGap(
-                kind: kind, id: id, name: s.name.isEmpty ? fallbackName : s.name,
+                kind: kind, id: id, name: name.isEmpty ? (kind == .group ? "(no security group)" : "product \(id)") : name,
                 lastInstaller: CoveringInstaller(uuid: last.uuid, displayName: last.displayName, status: last.status,
                                                  expireTime: last.expireTime),
                 coveredUntil: last.usableUntil ?? date, account: account)
         }
-        let order: (CoverageGap, CoverageGap) -> Bool = { a, b in
+    }
+
+    /// By the date the gap starts, then name (case-insensitively), id and account.
+    static func ordered(_ gaps: [CoverageGap]) -> [CoverageGap] {
+        gaps.sorted { a, b in
             if a.coveredUntil != b.coveredUntil { return a.coveredUntil < b.coveredUntil }
             let an = a.name.lowercased(), bn = b.name.lowercased()
             if an != bn { return an < bn }
             return a.id != b.id ? a.id < b.id : a.account < b.account
         }
-        let groupGaps = groups.compactMap { gap(.group, $0.key.group, $0.key.account, $0.value, fallbackName: "(no security group)") }
-            .sorted(by: order)
-        let productGaps = products.compactMap {
-            gap(.product, String($0.key.product), $0.key.account, $0.value, fallbackName: "product \($0.key.product)")
-        }.sorted(by: order)
-        return CoverageGaps(at: date, groupsWatched: groups.count, productsWatched: products.count, gaps: groupGaps + productGaps)
     }
 }
 
@@ -198,39 +207,4 @@ extension Ledger {
         try read { db in try CoverageQueries.coverageGaps(db, at: date, scope: scope) }
     }
 
-}
-
-/// The coverage analysis's reads, inside a read the caller holds (the report reads them in its snapshot).
-enum CoverageQueries {
-    /// ``coverageGaps(at:)`` inside a read the caller holds (the report reads them in its snapshot).
-    static func coverageGaps(_ db: Database, at date: Timestamp, scope: AccountScope = .all) throws -> CoverageGaps {
-        var records = [CoverageRecord]()
-        var index = [String: Int]()
-        let names = try AccountQueries.accountNames(db)
-        let scoped = scope.sqlCondition().map { " AND " + $0 } ?? ""
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT uuid, display_name, security_group_uuid, group_display_name, status, status_changed_at, create_time, expire_time,
-              account_id
-            FROM installers WHERE status <> 'deleted'\(scoped)
-            """)
-        while let row = try rows.next() {
-            index[row[0]] = records.count
-            records.append(CoverageRecord(
-                uuid: row[0], displayName: row[1], securityGroupUuid: row[2], groupDisplayName: row[3],
-                status: InstallerStatus(rawValue: row[4]) ?? .unusable, statusChangedAt: Timestamp(nanoseconds: row[5]),
-                createTime: (row[6] as Int64?).map(Timestamp.init(nanoseconds:)),
-                expireTime: (row[7] as Int64?).map(Timestamp.init(nanoseconds:)), products: [],
-                account: (row[8] as Int64?).flatMap { names[$0] } ?? ""))
-        }
-        let products = try Row.fetchCursor(db, sql: """
-            SELECT p.installer_uuid, p.product_id, p.product_display_name FROM activated_products p
-            JOIN installers i ON i.uuid = p.installer_uuid WHERE i.status <> 'deleted' ORDER BY p.installer_uuid, p.position
-            """)
-        while let row = try products.next() {
-            guard let i = index[row[0]] else { continue }
-            let id: Int64 = row[1]
-            if !records[i].products.contains(where: { $0.id == id }) { records[i].products.append((id, row[2])) }
-        }
-        return CoverageAnalysis.gaps(of: records, at: date)
-    }
 }

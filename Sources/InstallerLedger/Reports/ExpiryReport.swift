@@ -157,8 +157,42 @@ public struct ReportCounts: Sendable, Equatable {
     }
 }
 
+/// How many installers each listing section holds, in all and per account: the lists
+/// themselves may be cut short (the text and HTML formats show the first 50 of each, so
+/// their report reads no more than that).
+public struct ReportSectionTotals: Sendable, Equatable {
+    public struct Counts: Sendable, Equatable {
+        public var expired = 0
+        public var critical = 0
+        public var warning = 0
+
+        public init(expired: Int = 0, critical: Int = 0, warning: Int = 0) {
+            self.expired = expired
+            self.critical = critical
+            self.warning = warning
+        }
+    }
+
+    public var all = Counts()
+    /// By account name.
+    public var byAccount = [String: Counts]()
+
+    public init(all: Counts = Counts(), byAccount: [String: Counts] = [:]) {
+        self.all = all
+        self.byAccount = byAccount
+    }
+
+    /// The totals of complete lists.
+    init(expired: [ReportInstaller], critical: [ReportInstaller], warning: [ReportInstaller]) {
+        all = Counts(expired: expired.count, critical: critical.count, warning: warning.count)
+        for i in expired { byAccount[i.account, default: Counts()].expired += 1 }
+        for i in critical { byAccount[i.account, default: Counts()].critical += 1 }
+        for i in warning { byAccount[i.account, default: Counts()].warning += 1 }
+    }
+}
+
 /// What the ledger holds for a report, read in one consistent snapshot by
-/// ``Ledger/reportSnapshot(thresholds:format:at:includeUsable:)``.
+/// ``Ledger/reportSnapshot(thresholds:format:at:includeUsable:scope:listLimit:)``.
 public struct ReportSnapshot: Sendable, Equatable {
     /// The last successful sync, or reconcile that asked ESET, at or before now.
     public var lastRefresh: Timestamp?
@@ -175,6 +209,8 @@ public struct ReportSnapshot: Sendable, Equatable {
     public var coverageGaps: CoverageGaps?
     /// Each account in the report's scope with its last successful refresh (by name).
     public var accounts: [AccountRefresh] = []
+    /// The sections' sizes when the lists were read cut short; nil: the lists are complete.
+    public var totals: ReportSectionTotals?
 
     public init(lastRefresh: Timestamp? = nil, expiredInWindow: [ReportInstaller] = [],
                 expiringWithinWarn: [ReportInstaller] = [], byGroup: [ReportCoverage] = [], byProduct: [ReportCoverage] = [],
@@ -228,6 +264,8 @@ public struct ExpiryReport: Sendable, Equatable {
     public var critical: [ReportInstaller]
     /// Usable installers expiring in (now + critical, now + warn].
     public var warning: [ReportInstaller]
+    /// How many each of those three sections holds (the lists may be cut short).
+    public var totals: ReportSectionTotals
     public var byGroup: [ReportCoverage]
     public var byProduct: [ReportCoverage]
     public var counts: ReportCounts
@@ -262,22 +300,24 @@ public struct ExpiryReport: Sendable, Equatable {
             generatedAt: now, thresholds: thresholds, ledgerReadable: true, lastRefresh: snapshot.lastRefresh,
             windowStart: now.subtracting(thresholds.expiredWithin),
             recentlyExpired: snapshot.expiredInWindow, critical: critical, warning: warning,
+            totals: snapshot.totals ?? ReportSectionTotals(expired: snapshot.expiredInWindow, critical: critical, warning: warning),
             byGroup: snapshot.byGroup, byProduct: snapshot.byProduct, counts: snapshot.counts, usable: snapshot.usable,
             coverageGaps: snapshot.coverageGaps ?? CoverageGaps(at: warnEnd, groupsWatched: 0, productsWatched: 0, gaps: []),
             checks: [])
         report.accounts = snapshot.accounts
         let gaps = report.coverageGaps.gaps.count, criticalGaps = report.criticalGaps.count
+        let totals = report.totals.all
         report.checks = [
             freshnessCheck(lastRefresh: snapshot.lastRefresh, accounts: snapshot.accounts, thresholds: thresholds, now: now),
-            countCheck(id: "expired", count: report.recentlyExpired.count, raises: .critical,
+            countCheck(id: "expired", count: totals.expired, raises: .critical,
                        what: "expired within \(d(thresholds.expiredWithin))",
                        next: "create replacements where devices still need an installer ('installer-ledger gaps' shows groups left without one)"),
-            countCheck(id: "critical", count: critical.count, raises: .critical,
-                       what: "\(critical.count == 1 ? "expires" : "expire") within \(d(thresholds.critical))",
-                       next: "replace \(critical.count == 1 ? "it" : "them") now ('installer-ledger rotate --within \(d(thresholds.critical))')"),
-            countCheck(id: "warning", count: warning.count, raises: .warning,
-                       what: "\(warning.count == 1 ? "expires" : "expire") within \(d(thresholds.warn))",
-                       next: "plan \(warning.count == 1 ? "its" : "their") replacement ('installer-ledger rotate --within \(d(thresholds.warn))')"),
+            countCheck(id: "critical", count: totals.critical, raises: .critical,
+                       what: "\(totals.critical == 1 ? "expires" : "expire") within \(d(thresholds.critical))",
+                       next: "replace \(totals.critical == 1 ? "it" : "them") now ('installer-ledger rotate --within \(d(thresholds.critical))')"),
+            countCheck(id: "warning", count: totals.warning, raises: .warning,
+                       what: "\(totals.warning == 1 ? "expires" : "expire") within \(d(thresholds.warn))",
+                       next: "plan \(totals.warning == 1 ? "its" : "their") replacement ('installer-ledger rotate --within \(d(thresholds.warn))')"),
             gapsCheck(gaps: gaps, critical: criticalGaps, thresholds: thresholds),
         ]
         return report
@@ -289,7 +329,7 @@ public struct ExpiryReport: Sendable, Equatable {
                                    now: Timestamp) -> ExpiryReport {
         var report = ExpiryReport(
             generatedAt: now, thresholds: thresholds, ledgerReadable: false, lastRefresh: nil,
-            windowStart: now, recentlyExpired: [], critical: [], warning: [], byGroup: [], byProduct: [],
+            windowStart: now, recentlyExpired: [], critical: [], warning: [], totals: ReportSectionTotals(), byGroup: [], byProduct: [],
             counts: ReportCounts(), usable: nil, coverageGaps: CoverageGaps(at: now, groupsWatched: 0, productsWatched: 0, gaps: []),
             checks: [ReportCheck(id: "ledger", status: .unknown, message: reason)])
         report.unavailableSummary = short
@@ -373,7 +413,7 @@ public struct ExpiryReport: Sendable, Equatable {
         if !ledgerReadable {
             text = unavailableSummary
         } else {
-            text = "\(recentlyExpired.count) expired, \(critical.count) critical, \(warning.count) warning, "
+            text = "\(totals.all.expired) expired, \(totals.all.critical) critical, \(totals.all.warning) warning, "
             text += "\(coverageGaps.gaps.count) \(coverageGaps.gaps.count == 1 ? "gap" : "gaps"), \(counts.usable) usable"
             if checks.contains(where: { $0.id == "freshness" && $0.status == .unknown }), let max = thresholds.maxSyncAge {
                 let stale = Self.staleAccounts(accounts, maxSyncAge: max, now: generatedAt)
@@ -390,9 +430,9 @@ public struct ExpiryReport: Sendable, Equatable {
     public var performanceData: String {
         guard ledgerReadable else { return "" }
         var parts = [
-            "'expired'=\(recentlyExpired.count);;0",
-            "'critical'=\(critical.count);;0",
-            "'warning'=\(warning.count);0;",
+            "'expired'=\(totals.all.expired);;0",
+            "'critical'=\(totals.all.critical);;0",
+            "'warning'=\(totals.all.warning);0;",
             "'gaps'=\(coverageGaps.gaps.count);0;",
             "'gaps_critical'=\(criticalGaps.count);;0",
             "'usable'=\(counts.usable);;",

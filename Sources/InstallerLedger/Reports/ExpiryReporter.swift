@@ -42,7 +42,8 @@ public struct ExpiryReporter: Sendable {
             let ledger = try Ledger.openExisting(path: ledgerPath)
             let scope = try ledger.scope(named: accounts)
             snapshot = try ledger.reportSnapshot(thresholds: thresholds, format: format.rawValue, at: now,
-                                                 includeUsable: format == .prometheus && perInstaller, scope: scope)
+                                                 includeUsable: format == .prometheus && perInstaller, scope: scope,
+                                                 listLimit: Self.listLimit(format))
         } catch {
             let reason = Self.describe(error, path: ledgerPath)
             let short = (error as? ReportError).map { _ in "no ledger at \(ledgerPath)" } ?? "cannot read the ledger"
@@ -50,6 +51,17 @@ public struct ExpiryReporter: Sendable {
                                  ledgerProblem: reason)
         }
         return ReportOutcome(report: ExpiryReport.make(snapshot: snapshot, thresholds: thresholds, now: now))
+    }
+
+    /// How many installers of each section a format shows: the text and HTML formats (read
+    /// by people) the first ``ReportRendering/textRowsShown``, Prometheus none (it counts
+    /// them), the others every one.
+    static func listLimit(_ format: ReportFormat) -> Int? {
+        switch format {
+        case .text, .html: ReportRendering.textRowsShown
+        case .prometheus: 0
+        case .json, .csv, .markdown: nil
+        }
     }
 
     static func describe(_ error: any Error, path: String) -> String {

@@ -38,11 +38,13 @@ extension Ledger {
 
     /// Everything a report needs, read in one consistent snapshot.
     /// - Parameters:
-    ///   - format: the report's format (only Prometheus's per-installer gauges read every usable one).
-    ///   - includeUsable: also read every usable installer (the Prometheus gauge lists them).
+    ///   - format: the report's format.
+    ///   - includeUsable: also read every usable installer (Prometheus's `--per-installer`).
     ///   - scope: whose installers; the freshness check looks at each account in it.
+    ///   - listLimit: read at most this many installers of each section (the text and HTML
+    ///     formats show 50), soonest first, and count the rest; nil: read them all.
     public func reportSnapshot(thresholds: ReportThresholds, format: String, at now: Timestamp,
-                               includeUsable: Bool = false, scope: AccountScope = .all) throws -> ReportSnapshot {
+                               includeUsable: Bool = false, scope: AccountScope = .all, listLimit: Int? = nil) throws -> ReportSnapshot {
         try read { db in
             var s = ReportSnapshot()
             s.accounts = try ReportQueries.lastSuccessfulRefreshes(db, at: now, scope: scope)
@@ -52,21 +54,42 @@ extension Ledger {
             // index, it never picks another index (the plans stay on the covering one).
             let scoped = scope.sqlCondition(column: "+account_id").map { " AND " + $0 } ?? ""
             let windowStart = now.subtracting(thresholds.expiredWithin)
+            let criticalEnd = now.adding(thresholds.critical), warnEnd = now.adding(thresholds.warn)
             // Expired in the window and usable until then: not revoked or deleted before expiry.
             // An installer already replaced by a usable successor (`rotate`) needs nothing
             // more from anyone, so it raises neither the expiry checks nor the alarm.
-            s.expiredInWindow = try ReportQueries.reportInstallers(db, where: """
+            let expired = ReportQueries.Section(where: """
                 expire_time > ? AND expire_time <= ? AND (status = 'usable' OR status_changed_at >= expire_time)
                 AND \(ReportQueries.notReplaced)\(scoped)
                 """, arguments: [windowStart.nanoseconds, now.nanoseconds])
-            s.expiringWithinWarn = try ReportQueries.reportInstallers(db, where: "status = 'usable' AND expire_time > ? AND expire_time <= ? AND \(ReportQueries.notReplaced)\(scoped)",
-                                                             arguments: [now.nanoseconds, now.adding(thresholds.warn).nanoseconds])
-            if includeUsable {
-                s.usable = try ReportQueries.reportInstallers(db, where: "status = 'usable' AND expire_time > ?\(scoped)", arguments: [now.nanoseconds])
+            let usableUntil = { (from: Timestamp, to: Timestamp) in ReportQueries.Section(
+                where: "status = 'usable' AND expire_time > ? AND expire_time <= ? AND \(ReportQueries.notReplaced)\(scoped)",
+                arguments: [from.nanoseconds, to.nanoseconds]) }
+            let critical = usableUntil(now, criticalEnd), warning = usableUntil(criticalEnd, warnEnd)
+            s.expiredInWindow = try ReportQueries.reportInstallers(db, expired, limit: listLimit)
+            s.expiringWithinWarn = try ReportQueries.reportInstallers(db, critical, limit: listLimit)
+                + ReportQueries.reportInstallers(db, warning, limit: listLimit)
+            if listLimit != nil {
+                var totals = ReportSectionTotals()
+                let names = try AccountQueries.accountNames(db)
+                for (section, keyPath) in [(expired, \ReportSectionTotals.Counts.expired), (critical, \.critical), (warning, \.warning)] {
+                    for (account, count) in try ReportQueries.count(db, section) {
+                        let name = account.flatMap { names[$0] } ?? ""
+                        totals.byAccount[name, default: ReportSectionTotals.Counts()][keyPath: keyPath] += count
+                        totals.all[keyPath: keyPath] += count
+                    }
+                }
+                s.totals = totals
             }
-            let names = try AccountQueries.accountNames(db)
-            s.byGroup = try Row.fetchAll(db, sql: ReportQueries.byGroup(scoped), arguments: [now.nanoseconds]).map { ReportQueries.coverage($0, names) }
-            s.byProduct = try Row.fetchAll(db, sql: ReportQueries.byProduct(scoped), arguments: [now.nanoseconds]).map { ReportQueries.coverage($0, names) }
+            if includeUsable {
+                s.usable = try ReportQueries.reportInstallers(db, .init(where: "status = 'usable' AND expire_time > ?\(scoped)",
+                                                                          arguments: [now.nanoseconds]), limit: nil)
+            }
+            // By group and product, and the gaps at now + warn: from the live subjects of the
+            // index `installers_by_subject` (0007), in the same read.
+            let live = try CoverageQueries.live(db, at: now, scope: scope)
+            (s.byGroup, s.byProduct) = try CoverageQueries.summaries(db, live: live)
+            s.coverageGaps = try CoverageQueries.coverageGaps(db, at: warnEnd, scope: scope, live: live)
             // Counted from indexes, not by scanning every installer: usable and deleted have
             // partial indexes (0003), count(*) reads the smallest index.
             let whereScoped = scope.sqlCondition().map { " WHERE " + $0 } ?? ""
@@ -75,48 +98,29 @@ extension Ledger {
             s.counts.usable = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'usable'\(byAccount)") ?? 0
             s.counts.deleted = try Int.fetchOne(db, sql: "SELECT count(*) FROM installers WHERE status = 'deleted'\(byAccount)") ?? 0
             s.counts.unusable = total - s.counts.usable - s.counts.deleted
-            // Groups and products left without a usable installer by now + warn, in the same read.
-            s.coverageGaps = try CoverageQueries.coverageGaps(db, at: now.adding(thresholds.warn), scope: scope)
             return s
         }
     }
 
 }
 
-/// The report's aggregate queries, one `?` each: the report's now.
+/// The report's reads of installers.
 enum ReportQueries {
-    /// Usable, not yet expired installers, always read through the covering partial index
-    /// `installers_usable_by_expiry` (0003): on a ledger that is mostly history the planner
-    /// would otherwise walk a group or product index over every installer (18 s instead of
-    /// a fraction of one on a million installers).
-    /// `scoped`: an ` AND account_id IN (...)` condition, or empty.
-    static func live(_ scoped: String) -> String {
-        """
-        SELECT uuid, security_group_uuid, group_display_name, expire_time, account_id FROM installers
-        WHERE status = 'usable' AND expire_time > ?\(scoped)
-        UNION ALL
-        SELECT uuid, security_group_uuid, group_display_name, expire_time, account_id FROM installers
-        WHERE status = 'usable' AND expire_time IS NULL\(scoped)
-        """
+    /// A listing section: a condition on `installers` and its arguments.
+    struct Section {
+        var condition: String
+        var arguments: [Int64]
+
+        init(where condition: String, arguments: [Int64]) {
+            self.condition = condition
+            self.arguments = arguments
+        }
     }
 
-    /// Usable installers by account and device group: key, name, count, next expiry, covered
-    /// until, account (a group belongs to one company).
-    static func byGroup(_ scoped: String) -> String {
-        """
-        SELECT security_group_uuid, max(group_display_name), count(*), min(expire_time), max(expire_time), account_id
-        FROM (\(live(scoped))) GROUP BY account_id, security_group_uuid ORDER BY 2 COLLATE NOCASE, 1, 6
-        """
-    }
-
-    /// Usable installers by account and product; CROSS JOIN keeps the usable installers as the outer loop.
-    static func byProduct(_ scoped: String) -> String {
-        """
-        SELECT CAST(p.product_id AS TEXT), max(p.product_display_name), count(DISTINCT i.uuid), min(i.expire_time),
-          max(i.expire_time), i.account_id
-        FROM (\(live(scoped))) i CROSS JOIN activated_products p ON p.installer_uuid = i.uuid
-        GROUP BY i.account_id, p.product_id ORDER BY 2 COLLATE NOCASE, p.product_id, 6
-        """
+    /// How many installers a section holds, by account.
+    static func count(_ db: Database, _ section: Section) throws -> [(account: Int64?, count: Int)] {
+        try Row.fetchAll(db, sql: "SELECT account_id, count(*) FROM installers WHERE \(section.condition) GROUP BY account_id",
+                         arguments: StatementArguments(section.arguments)).map { ($0[0], $0[1]) }
     }
 }
 
@@ -144,53 +148,62 @@ extension ReportQueries {
                     WHERE s.predecessor_uuid = installers.uuid AND n.status = 'usable')
         """
 
-    /// The installers matching a condition, soonest expiry first, with their products: only
-    /// the columns a report shows (the Prometheus format reads every usable installer).
-    static func reportInstallers(_ db: Database, where condition: String, arguments: StatementArguments) throws -> [ReportInstaller] {
+    /// A section's installers, soonest expiry first (at most `limit`), with their products:
+    /// only the columns a report shows. Stepped through SQLite's C API (``BulkStatement``):
+    /// a JSON report of a million-installer ledger reads some 40,000 of them.
+    static func reportInstallers(_ db: Database, _ section: Section, limit: Int?) throws -> [ReportInstaller] {
         var result = [ReportInstaller]()
         let names = try AccountQueries.accountNames(db)
-        let cursor = try Row.fetchCursor(db, sql: """
+        let statement = try BulkStatement(db, sql: """
             SELECT uuid, display_name, os_family_id, security_group_uuid, group_display_name, expire_time, status, status_reason,
               account_id
-            FROM installers WHERE \(condition) ORDER BY expire_time, uuid
-            """, arguments: arguments)
-        var start = 0
-        while let row = try cursor.next() {
+            FROM installers WHERE \(section.condition) ORDER BY expire_time, uuid\(limit.map { " LIMIT \($0)" } ?? "")
+            """)
+        for (n, value) in section.arguments.enumerated() { statement.bind(Int32(n + 1), value) }
+        try statement.forEachRow { row in
             result.append(ReportInstaller(
-                uuid: row[0], displayName: row[1], operatingSystem: OperatingSystemFamily.word(forId: row[2]),
-                groupUuid: row[3], groupName: row[4], productIds: [], productNames: [],
-                expireTime: (row[5] as Int64?).map(Timestamp.init(nanoseconds:)),
-                status: InstallerStatus(rawValue: row[6]) ?? .unusable, statusReason: row[7],
-                account: (row[8] as Int64?).flatMap { names[$0] } ?? ""))
-            if result.count - start == 500 {
-                try attachProducts(db, to: &result[start...])
-                start = result.count
-            }
+                uuid: row.text(0), displayName: row.text(1), operatingSystem: OperatingSystemFamily.word(forId: row.int64(2)),
+                groupUuid: row.text(3), groupName: row.text(4), productIds: [], productNames: [],
+                expireTime: row.isNull(5) ? nil : Timestamp(nanoseconds: row.int64(5)),
+                status: InstallerStatus(rawValue: row.text(6)) ?? .unusable, statusReason: row.isNull(7) ? nil : row.text(7),
+                account: row.isNull(8) ? "" : names[row.int64(8)] ?? ""))
         }
-        try attachProducts(db, to: &result[start...])
+        var products = ProductReader(db)
+        try products.attach(to: &result)
         return result
     }
 
-    /// Fills in the products of a batch of installers in one query.
-    static func attachProducts(_ db: Database, to batch: inout ArraySlice<ReportInstaller>) throws {
-        guard !batch.isEmpty else { return }
-        var index = [String: Int]()
-        for i in batch.indices { index[batch[i].uuid] = i }
-        let products = try Row.fetchCursor(db, sql: """
-            SELECT installer_uuid, product_id, product_display_name FROM activated_products
-            WHERE installer_uuid IN (\(databaseQuestionMarks(count: batch.count))) ORDER BY installer_uuid, position
-            """, arguments: StatementArguments(batch.map(\.uuid)))
-        while let row = try products.next() {
-            guard let i = index[row[0]] else { continue }
-            batch[i].productIds.append(row[1])
-            batch[i].productNames.append(row[2])
+    /// Fills in the products of installers, a batch of uuids per query, in uuid order:
+    /// `activated_products` is keyed by uuid, so each of its pages is read once, not once per
+    /// installer on it (40,000 installers' products read half the pages that way).
+    struct ProductReader {
+        static let batch = 500
+        let db: Database
+        var statements = [Int: BulkStatement]()
+
+        init(_ db: Database) { self.db = db }
+
+        mutating func attach(to installers: inout [ReportInstaller]) throws {
+            let order = installers.indices.sorted { installers[$0].uuid < installers[$1].uuid }
+            var start = 0
+            while start < order.count {
+                let batch = order[start..<min(start + Self.batch, order.count)]
+                start += batch.count
+                var index = [String: Int]()
+                for i in batch { index[installers[i].uuid] = i }
+                let statement = try statements[batch.count] ?? BulkStatement(db, sql: """
+                    SELECT installer_uuid, product_id, product_display_name FROM activated_products
+                    WHERE installer_uuid IN (\(databaseQuestionMarks(count: batch.count))) ORDER BY installer_uuid, position
+                    """)
+                statements[batch.count] = statement
+                for (n, i) in batch.enumerated() { statement.bind(Int32(n + 1), installers[i].uuid) }
+                try statement.forEachRow { row in
+                    guard let i = index[row.text(0)] else { return }
+                    installers[i].productIds.append(row.int64(1))
+                    installers[i].productNames.append(row.text(2))
+                }
+            }
         }
     }
 
-    static func coverage(_ row: Row, _ names: [Int64: String]) -> ReportCoverage {
-        ReportCoverage(key: row[0] ?? "", name: row[1] ?? "", usable: row[2],
-                       nextExpiry: (row[3] as Int64?).map(Timestamp.init(nanoseconds:)),
-                       coveredUntil: (row[4] as Int64?).map(Timestamp.init(nanoseconds:)),
-                       account: (row[5] as Int64?).flatMap { names[$0] } ?? "")
-    }
 }

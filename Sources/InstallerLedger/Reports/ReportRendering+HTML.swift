@@ -50,7 +50,7 @@ extension ReportRendering {
             out += "</table>\n"
         }
         for section in installerSections(r) where !section.installers.isEmpty {
-            out += "<h2>\(escaped(section.title)): \(section.installers.count)</h2><table><tr>"
+            out += "<h2>\(escaped(section.title)): \(section.total)</h2><table><tr>"
                 + (r.namesAccounts ? "<th>Account</th>" : "") + "<th>Expires (UTC)</th><th>Days</th><th>Installer</th><th>Name</th><th>Group</th><th>Products</th></tr>\n"
             for i in section.installers.prefix(textRowsShown) {
                 out += "<tr>" + (r.namesAccounts ? "<td>\(escaped(i.account))</td>" : "")
@@ -59,8 +59,8 @@ extension ReportRendering {
                     + "<td>\(escaped(products(i)))</td></tr>\n"
             }
             out += "</table>\n"
-            if section.installers.count > textRowsShown {
-                out += "<p class=\"muted\">… and \(thousands(section.installers.count - textRowsShown)) more: <code>\(escaped(moreCommand(section.id, r)))</code></p>\n"
+            if section.total > textRowsShown {
+                out += "<p class=\"muted\">… and \(thousands(section.total - textRowsShown)) more: <code>\(escaped(moreCommand(section.id, r)))</code></p>\n"
             }
         }
         if !r.coverageGaps.isEmpty {

@@ -21,9 +21,22 @@ extension ReportRendering {
         o.append("checks", .array(r.checks.map { c in
             .object(JSONObject(keys: ["id", "status", "message"], values: [.string(c.id), .string(c.status.rawValue), .string(c.message)]))
         }))
-        o.append("recentlyExpired", .array(r.recentlyExpired.map { installerJSON($0, r) }))
-        o.append("critical", .array(r.critical.map { installerJSON($0, r) }))
-        o.append("warning", .array(r.warning.map { installerJSON($0, r) }))
+        // The installer lists are written one installer at a time (tens of thousands on a
+        // big ledger), between the keys before them and those after.
+        var w = JSONWriter()
+        w.write(.object(o))
+        w.bytes.removeLast()  // its `}`: the lists and the rest follow
+        for (key, list) in [("recentlyExpired", r.recentlyExpired), ("critical", r.critical), ("warning", r.warning)] {
+            w.bytes.append(UInt8(ascii: ","))
+            w.writeString(key)
+            w.bytes.append(contentsOf: ":[".utf8)
+            for (n, i) in list.enumerated() {
+                if n > 0 { w.bytes.append(UInt8(ascii: ",")) }
+                w.write(installerJSON(i, r))
+            }
+            w.bytes.append(UInt8(ascii: "]"))
+        }
+        o = JSONObject()
         o.append("byGroup", .array(r.byGroup.map { coverageJSON($0, keyName: "groupUuid", nameName: "groupDisplayName", numericKey: false) }))
         o.append("byProduct", .array(r.byProduct.map { coverageJSON($0, keyName: "productId", nameName: "productDisplayName", numericKey: true) }))
         // The same objects as `gaps --format json`: kind, id, name, at, coveredUntil, lastInstaller.
@@ -34,7 +47,12 @@ extension ReportRendering {
         o.append("accounts", .array(r.accounts.map { a in
             .object(JSONObject(keys: ["name", "lastSuccessfulRefresh"], values: [.string(a.account), .optionalString(a.lastRefresh?.rfc3339)]))
         }))
-        return JSONValue.object(o).jsonText + "\n"
+        var rest = JSONWriter()
+        rest.write(.object(o))
+        w.bytes.append(UInt8(ascii: ","))
+        w.bytes.append(contentsOf: rest.bytes.dropFirst())  // after its `{`
+        w.bytes.append(UInt8(ascii: "\n"))
+        return w.string
     }
 
     static func installerJSON(_ i: ReportInstaller, _ r: ExpiryReport) -> JSONValue {
@@ -108,9 +126,9 @@ extension ReportRendering {
         ])
         metric("installer_ledger_report_installers",
                "Installers in each report section: expired within --expired-within, critical, warning.", [
-            ([("section", "expired")], String(r.recentlyExpired.count)),
-            ([("section", "critical")], String(r.critical.count)),
-            ([("section", "warning")], String(r.warning.count)),
+            ([("section", "expired")], String(r.totals.all.expired)),
+            ([("section", "critical")], String(r.totals.all.critical)),
+            ([("section", "warning")], String(r.totals.all.warning)),
         ])
         metric("installer_ledger_report_thresholds_seconds", "The report's thresholds.", [
             ([("threshold", "warn")], String(r.thresholds.warn.nanoseconds / 1_000_000_000)),

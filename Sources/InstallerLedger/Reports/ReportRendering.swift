@@ -14,12 +14,13 @@ public enum ReportRendering {
         }
     }
 
-    /// The sections listing installers, in order: (id for CSV/JSON, title, installers).
-    static func installerSections(_ r: ExpiryReport) -> [(id: String, title: String, installers: [ReportInstaller])] {
+    /// The sections listing installers, in order: (id for CSV/JSON, title, installers, how
+    /// many the section holds: the list may be cut short for the text and HTML formats).
+    static func installerSections(_ r: ExpiryReport) -> [(id: String, title: String, installers: [ReportInstaller], total: Int)] {
         [
-            ("expired", "Expired within \(ReportFormatting.duration(r.thresholds.expiredWithin)), since \(r.windowStart.rfc3339)", r.recentlyExpired),
-            ("critical", "Critical: expire within \(ReportFormatting.duration(r.thresholds.critical)), by \(r.generatedAt.adding(r.thresholds.critical).rfc3339)", r.critical),
-            ("warning", "Warning: expire within \(ReportFormatting.duration(r.thresholds.warn)), by \(r.generatedAt.adding(r.thresholds.warn).rfc3339)", r.warning),
+            ("expired", "Expired within \(ReportFormatting.duration(r.thresholds.expiredWithin)), since \(r.windowStart.rfc3339)", r.recentlyExpired, r.totals.all.expired),
+            ("critical", "Critical: expire within \(ReportFormatting.duration(r.thresholds.critical)), by \(r.generatedAt.adding(r.thresholds.critical).rfc3339)", r.critical, r.totals.all.critical),
+            ("warning", "Warning: expire within \(ReportFormatting.duration(r.thresholds.warn)), by \(r.generatedAt.adding(r.thresholds.warn).rfc3339)", r.warning, r.totals.all.warning),
         ]
     }
 
@@ -74,11 +75,11 @@ public enum ReportRendering {
                 + fit(String(lines.map(\.gaps).reduce(0, +)), 6) + fit(String(r.counts.usable), 8) + "\n"
         }
         for section in installerSections(r) {
-            out += "\n\(section.title): \(section.installers.count)\n"
+            out += "\n\(section.title): \(section.total)\n"
             if section.installers.isEmpty { continue }
             defer {
-                if section.installers.count > textRowsShown {
-                    out += "  … and \(thousands(section.installers.count - textRowsShown)) more: \(moreCommand(section.id, r))\n"
+                if section.total > textRowsShown {
+                    out += "  … and \(thousands(section.total - textRowsShown)) more: \(moreCommand(section.id, r))\n"
                 }
             }
             out += "  " + acct("ACCOUNT") + fit("EXPIRES (UTC)", 18) + fit("DAYS", 6) + fit("INSTALLER", 10) + fit("NAME", 28) + fit("GROUP", 22)
@@ -150,9 +151,8 @@ public enum ReportRendering {
     static func accountLines(_ r: ExpiryReport) -> [AccountLine] {
         r.accounts.map { a in
             var line = AccountLine(account: a.account, lastRefresh: a.lastRefresh)
-            line.expired = r.recentlyExpired.filter { $0.account == a.account }.count
-            line.critical = r.critical.filter { $0.account == a.account }.count
-            line.warning = r.warning.filter { $0.account == a.account }.count
+            let counts = r.totals.byAccount[a.account] ?? ReportSectionTotals.Counts()
+            (line.expired, line.critical, line.warning) = (counts.expired, counts.critical, counts.warning)
             line.gaps = r.coverageGaps.gaps.filter { $0.account == a.account }.count
             line.usable = r.byGroup.filter { $0.account == a.account }.map(\.usable).reduce(0, +)
             return line

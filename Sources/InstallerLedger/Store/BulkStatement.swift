@@ -2,12 +2,13 @@ import GRDB
 import GRDBSQLite
 
 /// A prepared statement bound and stepped through SQLite's C API, for the bulk paths that
-/// run the same statement hundreds of thousands of times in one transaction (import, sync).
+/// run the same statement hundreds of thousands of times in one transaction (import, sync),
+/// or thousands of one-row seeks in one read (the coverage questions' loose index scan).
 ///
 /// GRDB's `Statement.execute(arguments:)` builds an argument array of existentials and does
 /// per-execution bookkeeping (authorizer, observation) that costs more than the INSERT
-/// itself at that scale. Only use it inside a GRDB write transaction, on that transaction's
-/// `Database`, for statements that do not change the schema.
+/// itself at that scale. Only use it inside a GRDB transaction or read, on its `Database`,
+/// for statements that do not change the schema.
 final class BulkStatement {
     private let handle: OpaquePointer
     private let connection: OpaquePointer

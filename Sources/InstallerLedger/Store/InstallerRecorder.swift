@@ -148,7 +148,7 @@ struct InstallerRecorder {
             BulkValue(i.enablePuaDetection), BulkValue(i.sendAnonymousDiagnosticData), .text(i.downloadUrl),
             BulkValue(i.createTime?.nanoseconds), BulkValue(i.expireTime?.nanoseconds), BulkValue(i.usable),
             .text(status.rawValue), BulkValue(reason), at, at, at, .int(decoded.contentHash),
-            BulkValue(account))
+            BulkValue(account), .text(i.productIdsKey))
         writeChildren(i, bulk)
         bulk.rawAnswers.append(.int(id), .text(decoded.received.rawJSON), at)
         bulk.events.append(.text(i.uuid), .text(EventKind.recorded.rawValue), at, .text(source.rawValue),
@@ -186,14 +186,14 @@ struct InstallerRecorder {
             UPDATE installers SET display_name = ?, os_family_id = ?, language = ?, security_group_uuid = ?,
               group_display_name = ?, cloud_feedback = ?, pua_detection = ?, diagnostics = ?, download_url = ?,
               create_time = ?, expire_time = ?, api_usable = ?, status = ?, status_reason = ?,
-              status_changed_at = ?, last_seen = ?, content_hash = ?
+              status_changed_at = ?, last_seen = ?, content_hash = ?, product_ids = ?
             WHERE uuid = ?
             """).execute(arguments: [
                 i.displayName, i.operatingSystemFamilyId, i.preferredLanguageCode,
                 i.deviceEnrollment.securityGroupUuid, i.deviceEnrollment.groupDisplayName,
                 i.enableCloudScannerFeedback, i.enablePuaDetection, i.sendAnonymousDiagnosticData,
                 i.downloadUrl, i.createTime?.nanoseconds, i.expireTime?.nanoseconds, i.usable,
-                status.rawValue, reason, changedAt.nanoseconds, now.nanoseconds, hash, i.uuid,
+                status.rawValue, reason, changedAt.nanoseconds, now.nanoseconds, hash, i.productIdsKey, i.uuid,
             ])
         if old.installer.activatedProducts != i.activatedProducts || old.installer.installedComponents != i.installedComponents {
             try db.cachedStatement(sql: "DELETE FROM activated_products WHERE installer_uuid = ?").execute(arguments: [i.uuid])
@@ -267,7 +267,7 @@ final class RecorderStatements {
             "id", "uuid", "display_name", "os_family_id", "language", "security_group_uuid", "group_display_name",
             "cloud_feedback", "pua_detection", "diagnostics", "download_url", "create_time", "expire_time",
             "api_usable", "status", "status_reason", "status_changed_at", "first_seen", "last_seen", "content_hash",
-            "account_id",
+            "account_id", "product_ids",
         ])
         products = BatchInsert(db, table: "activated_products", columns: [
             "installer_uuid", "position", "pool_uuid", "pool_display_name", "product_id", "product_display_name",
@@ -293,6 +293,12 @@ enum EventLog {
 // MARK: - Content comparison
 
 extension Installer {
+    /// Its distinct product ids, ascending, comma-separated (`installers.product_ids`, 0007):
+    /// the coverage questions count a product's installers from an index on it.
+    var productIdsKey: String {
+        Set(activatedProducts.map(\.productId)).sorted().map(String.init).joined(separator: ",")
+    }
+
     /// FNV-1a over every modelled field, so identical re-imports are one indexed lookup.
     var contentHash: Int64 {
         var h = FNV1a()
