@@ -27,6 +27,12 @@ extension InstallerLedgerCommand {
         @Flag(help: "Keep the temporary folder (ledger and plan) and say where it is.")
         var keep = false
 
+        func validate() throws {
+            if let db, PostgresURL.isPostgres(db) {
+                throw ValidationError("the demo writes a new ledger file; give a path, not a PostgreSQL URL")
+            }
+        }
+
         func run() async throws {
             try await withExitCodes {
                 if let db, FileManager.default.fileExists(atPath: db) {

@@ -32,7 +32,7 @@ struct GlobalOptions: ParsableArguments {
     /// - Throws: `CommandFailure` (66) saying there is no ledger at that path and how to make one.
     func openExistingLedger() throws -> Ledger {
         let path = ledgerPath
-        guard FileManager.default.fileExists(atPath: path) else {
+        guard FileManager.default.fileExists(atPath: path) || PostgresURL.isPostgres(path) else {
             throw CommandFailure(status: .noInput, message: "there is no ledger at \(path); create one with 'installer-ledger import FILE' or 'installer-ledger sync', or name another with --db")
         }
         return try openLedger()

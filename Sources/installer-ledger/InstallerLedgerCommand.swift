@@ -27,7 +27,7 @@ struct InstallerLedgerCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [Import.self, List.self, Show.self, History.self, Create.self, Sync.self, Delete.self,
-                      Reconcile.self, Report.self, Export.self, Rotate.self, Gaps.self, AccountCommand.self, Demo.self]
+                      Reconcile.self, Report.self, Export.self, Rotate.self, Gaps.self, Copy.self, AccountCommand.self, Demo.self]
     )
 
     static func main() async {

@@ -26,6 +26,7 @@ extension Ledger {
     /// Opens an existing ledger for a report; unlike ``open(path:)`` it never creates one.
     /// - Throws: `ReportError.ledgerMissing`, or `LedgerError` when it cannot be opened.
     public static func openExisting(path: String) throws -> Ledger {
+        try refusePostgres(path)
         guard FileManager.default.fileExists(atPath: path) else { throw ReportError.ledgerMissing(path: path) }
         return try open(path: path)
     }

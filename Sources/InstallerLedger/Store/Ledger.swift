@@ -26,6 +26,7 @@ public final class Ledger: Sendable {
     /// migrations differ from this build's, is refused before anything is written.
     /// - Throws: `LedgerError`.
     public static func open(path: String) throws -> Ledger {
+        try refusePostgres(path)
         let fm = FileManager.default
         let folder = (path as NSString).deletingLastPathComponent
         do {
@@ -51,6 +52,14 @@ public final class Ledger: Sendable {
         } catch {
             throw LedgerError.cannotOpen(path: path, reason: "\(error.localizedDescription)")
         }
+    }
+
+    /// A PostgreSQL URL given where the commands need a ledger file: refused with what this
+    /// build can do with it, never echoing a password.
+    /// - Throws: `PostgresLedgerError.commandsNeedSQLite` (or `.invalidURL`).
+    static func refusePostgres(_ path: String) throws(PostgresLedgerError) {
+        guard PostgresURL.isPostgres(path) else { return }
+        throw .commandsNeedSQLite(url: try PostgresURL(parsing: path).redacted)
     }
 
     /// What a connection is for, which decides its GRDB configuration.
@@ -147,6 +156,21 @@ public final class Ledger: Sendable {
     /// effect there, such as the foreign-key bracket of bulk writes).
     func writeWithoutTransaction<T>(_ body: (Database) throws -> T) throws -> T {
         try dbWriter.writeWithoutTransaction(body)
+    }
+
+    /// Copies every page of the ledger into the (new or empty) file at `path` with SQLite's
+    /// online backup: the same ledger, history included, in one consistent snapshot.
+    func backup(toFile path: String) throws {
+        let destination = try DatabaseQueue(path: path, configuration: Self.configuration(.file))
+        try dbWriter.backup(to: destination)
+        try destination.close()
+    }
+
+    /// A read snapshot that stays consistent across several reads (a copy to PostgreSQL
+    /// awaits the server between batches): the ledger as it was when it was made.
+    func snapshot() throws -> any DatabaseReader {
+        guard let pool = dbWriter as? DatabasePool else { return dbWriter }  // in memory: one connection
+        return try pool.makeSnapshot()
     }
 
     /// The schema's migrations applied to this ledger, in order.

@@ -1,0 +1,59 @@
+/// What goes wrong with a PostgreSQL ledger. No message ever holds a password: URLs are
+/// shown ``PostgresURL/redacted``.
+public enum PostgresLedgerError: Error, Equatable, Sendable {
+    /// `--db` or `--to` is not a usable PostgreSQL URL (the text shown is redacted).
+    case invalidURL(String, String)
+    /// The password file can be read by others: libpq's rule, refused rather than ignored.
+    case passwordFileReadable(path: String, mode: String)
+    case passwordFileUnreadable(path: String)
+    /// No connection: refused, unreachable, TLS failed.
+    case cannotConnect(url: String, reason: String)
+    /// The server refused the user or password.
+    case authenticationFailed(url: String, reason: String)
+    /// The database has migrations this build does not know: a newer installer-ledger wrote it.
+    case newerSchema(url: String, unknownMigrations: [String])
+    /// An applied migration's checksum differs from this build's file.
+    case editedMigration(url: String, identifier: String)
+    /// A copy's destination already holds a ledger, or other tables.
+    case destinationNotEmpty(String, holding: String)
+    /// The server refused a statement.
+    case server(url: String, message: String)
+    /// A command other than `copy --to` was given a PostgreSQL URL: this build keeps the
+    /// commands' ledger in SQLite.
+    case commandsNeedSQLite(url: String)
+}
+
+extension PostgresLedgerError: CustomStringConvertible, ClassifiedError {
+    public var description: String {
+        switch self {
+        case .invalidURL(let text, let why):
+            "'\(text)' is not a PostgreSQL URL: \(why) (postgresql://[user@]host[:port]/dbname[?sslmode=disable|prefer|require|verify-full])"
+        case .passwordFileReadable(let path, let mode):
+            "the password file \(path) can be read by others (mode \(mode)); run 'chmod 600 \(path)'"
+        case .passwordFileUnreadable(let path):
+            "cannot read the password file \(path)"
+        case .cannotConnect(let url, let reason):
+            "cannot connect to \(url): \(reason)"
+        case .authenticationFailed(let url, let reason):
+            "\(url) refused the login: \(reason); check the user and its password (PGPASSWORD, PGPASSFILE or ~/.pgpass)"
+        case .newerSchema(let url, let unknown):
+            "the ledger at \(url) was written by a newer installer-ledger (migrations \(unknown.joined(separator: ", "))); upgrade installer-ledger. Nothing was changed."
+        case .editedMigration(let url, let identifier):
+            "the ledger at \(url) applied migration \(identifier) with other contents than this build's; nothing was changed"
+        case .destinationNotEmpty(let destination, let holding):
+            "\(destination) is not empty (\(holding)); copy only into an empty SQLite file or PostgreSQL database"
+        case .server(let url, let message):
+            "\(url): \(message)"
+        case .commandsNeedSQLite(let url):
+            "\(url) is a PostgreSQL database; this build runs its commands on a SQLite ledger file, and can copy one into PostgreSQL: 'installer-ledger copy --db FILE --to \(url)'"
+        }
+    }
+
+    public var exitClass: ExitClass {
+        switch self {
+        case .invalidURL, .destinationNotEmpty, .commandsNeedSQLite: .usage
+        case .passwordFileReadable, .passwordFileUnreadable, .authenticationFailed: .notAllowed
+        case .cannotConnect, .newerSchema, .editedMigration, .server: .ioError
+        }
+    }
+}

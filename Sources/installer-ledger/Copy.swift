@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import InstallerLedger
+
+extension InstallerLedgerCommand {
+    struct Copy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy the ledger, with its whole history, into an empty SQLite file or PostgreSQL database.",
+            discussion: """
+                Every table is copied: installers, products, components, raw answers, the history, pending \
+                creations, runs, accounts and successions. The destination must be empty: a new or empty file, \
+                or a PostgreSQL database without tables (its schema is created by the same numbered migrations, in \
+                PostgreSQL's dialect). A copy that fails leaves the destination as it was.
+
+                PostgreSQL: DEST is postgresql://[user@]host[:port]/dbname[?sslmode=disable|prefer|require|verify-full\
+                &sslrootcert=FILE]. The password comes, as with libpq, from PGPASSWORD, from PGPASSFILE or ~/.pgpass \
+                (refused unless mode 0600), or from the URL; it is never printed. This build runs the other \
+                commands on a ledger file: a copy in PostgreSQL is for backups, replicas and read-only SQL \
+                (the views installers_readable, events_readable, accounts_readable).
+
+                Examples:
+                  installer-ledger copy --to /backup/ledger-2026-12-01.sqlite
+                  installer-ledger copy --to 'postgresql://ledger@db.example.com/ledger?sslmode=verify-full'
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: ArgumentHelp("An empty SQLite file (new or of zero bytes), or a postgresql:// URL of an empty database.",
+                                   valueName: "dest"), completion: .file())
+        var to: String
+
+        func run() async throws {
+            try await withExitCodes {
+                let destination = try LedgerCopy.Destination(parsing: to)
+                let ledger = try global.openExistingLedger()
+                let summary = try await LedgerCopy.copy(ledger, to: destination)
+                var out = StandardOutput()
+                try out.write("copied \(summary.total) rows to \(destination.description): \(summary.text)\n")
+                try out.flush()
+            }
+        }
+    }
+}

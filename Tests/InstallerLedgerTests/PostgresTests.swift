@@ -1,0 +1,229 @@
+import Foundation
+import GRDB
+import LedgerMigrations
+import PostgresNIO
+import Testing
+@testable import InstallerLedger
+
+/// Issue 16: PostgreSQL URLs and passwords, without a server.
+@Suite struct PostgresURLTests {
+    @Test func urlsParseAsLibpqReadsThem() throws {
+        let u = try PostgresURL(parsing: "postgresql://alice:s%40cret@db.example.com:6543/ledger?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+        #expect(u.user == "alice" && u.password == "s@cret" && u.host == "db.example.com" && u.port == 6543)
+        #expect(u.database == "ledger" && u.sslMode == .verifyFull && u.sslRootCert == "/etc/ca.pem")
+        #expect(u.redacted == "postgresql://alice@db.example.com:6543/ledger?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem")
+        let short = try PostgresURL(parsing: "postgres://db/ledger")
+        #expect(short.user == nil && short.port == 5432 && short.sslMode == .prefer && short.redacted == "postgresql://db:5432/ledger")
+        let v6 = try PostgresURL(parsing: "postgresql://bob@[::1]:5433/l")
+        #expect(v6.host == "::1" && v6.port == 5433 && v6.redacted == "postgresql://bob@[::1]:5433/l")
+        #expect(PostgresURL.isPostgres("POSTGRESQL://x/y") && !PostgresURL.isPostgres("/var/lib/ledger.sqlite"))
+    }
+
+    @Test(arguments: [
+        ("postgresql://alice:pw@db.example.com", "names no database"),
+        ("postgresql://alice:pw@:5432/ledger", "names no host"),
+        ("postgresql://alice:pw@db:99999/ledger", "is not a port"),
+        ("postgresql://alice:pw@db/ledger?sslmode=verify-ca", "sslmode 'verify-ca'"),
+        ("postgresql://alice:pw@db/ledger?connect_timeout=3", "unknown parameter"),
+    ])
+    func badURLsSayWhyAndNeverShowThePassword(text: String, why: String) {
+        #expect(throws: PostgresLedgerError.self) { try PostgresURL(parsing: text) }
+        do {
+            _ = try PostgresURL(parsing: text)
+        } catch {
+            #expect(error.description.contains(why), "\(error)")
+            #expect(!error.description.contains("pw@") && !error.description.contains(":pw"), "\(error)")
+            #expect(error.exitClass == .usage)
+        }
+    }
+
+    @Test func aPasswordComesFromTheURLThenPGPASSWORDThenThePasswordFile() throws {
+        let folder = TemporaryFolder()
+        let file = folder.file("pgpass")
+        try "# comment\ndb.example.com:5432:other:alice:no\ndb.example.com:*:ledger:alice:fr\\:om-file\n*:*:*:*:fallback\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o600)
+        let url = try PostgresURL(parsing: "postgresql://alice@db.example.com/ledger")
+        #expect(try PostgresPassword.resolve(for: url, user: "alice", environment: ["PGPASSFILE": file]) == "fr:om-file")
+        #expect(try PostgresPassword.resolve(for: url, user: "bob", environment: ["PGPASSFILE": file]) == "fallback")
+        #expect(try PostgresPassword.resolve(for: url, user: "alice", environment: ["PGPASSFILE": file, "PGPASSWORD": "env"]) == "env")
+        let inURL = try PostgresURL(parsing: "postgresql://alice:url@db.example.com/ledger")
+        #expect(try PostgresPassword.resolve(for: inURL, user: "alice", environment: ["PGPASSWORD": "env"]) == "url")
+        #expect(try PostgresPassword.resolve(for: url, user: "alice", environment: ["HOME": folder.path]) == nil)
+        // Readable by others: refused, as libpq warns, naming the fix.
+        chmod(file, 0o640)
+        #expect(throws: PostgresLedgerError.passwordFileReadable(path: file, mode: "640")) {
+            try PostgresPassword.resolve(for: url, user: "alice", environment: ["PGPASSFILE": file])
+        }
+    }
+
+    @Test func commandsGivenAURLSayWhatThisBuildDoesWithIt() throws {
+        #expect(throws: PostgresLedgerError.commandsNeedSQLite(url: "postgresql://alice@db:5432/ledger")) {
+            try Ledger.open(path: "postgresql://alice:secret@db/ledger")
+        }
+        #expect(throws: PostgresLedgerError.commandsNeedSQLite(url: "postgresql://alice@db:5432/ledger")) {
+            try Ledger.openExisting(path: "postgresql://alice:secret@db/ledger")
+        }
+    }
+
+    @Test func theBinaryNeverEchoesAPasswordFromTheURL() throws {
+        for arguments in [["list"], ["report"], ["history"], ["import", "/dev/null"], ["account", "list"]] {
+            let r = try runProduct("installer-ledger", arguments + ["--db", "postgresql://alice:hunter2secret@db.invalid/ledger"])
+            #expect(r.status == (arguments == ["report"] ? 3 : 64), "\(arguments): \(r.status) \(r.stderr)")
+            #expect(!(r.stdout + r.stderr).contains("hunter2secret"), "\(arguments)")
+            #expect((r.stdout + r.stderr).contains("postgresql://alice@db.invalid:5432/ledger"), "\(arguments): \(r.stdout) \(r.stderr)")
+        }
+        let bad = try runProduct("installer-ledger", ["copy", "--db", "/nonexistent/ledger.sqlite", "--to", "postgresql://alice:hunter2secret@db.invalid"])
+        #expect(bad.status == 64 && bad.stderr.contains("names no database") && !bad.stderr.contains("hunter2secret"), "\(bad.stderr)")
+    }
+
+    @Test func migrationFilesSplitIntoStatements() {
+        let sql = """
+            -- a comment; with a semicolon
+            CREATE TABLE t (a TEXT DEFAULT 'x;y');
+            CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'no; never'; END; $$ LANGUAGE plpgsql;
+            CREATE TRIGGER g BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f()
+            """
+        let statements = PostgresLedger.statements(sql)
+        #expect(statements.count == 3, "\(statements)")
+        #expect(statements[1].hasSuffix("$$ LANGUAGE plpgsql"))
+        #expect(PostgresLedger.shipped.map(\.identifier) == LedgerMigrationFiles.all.map(\.identifier))
+    }
+}
+
+/// The server the PostgreSQL suites run against: `.ci/run` starts a throw-away cluster and
+/// sets INSTALLER_LEDGER_TEST_POSTGRES_URL (with PGPASSFILE); without it they are skipped.
+enum PostgresTestServer {
+    static let url: String? = {
+        let url = ProcessInfo.processInfo.environment["INSTALLER_LEDGER_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if url == nil {
+            print("PostgreSQL suites skipped: INSTALLER_LEDGER_TEST_POSTGRES_URL is not set (bash .ci/run starts a server and sets it)")
+        }
+        return url
+    }()
+
+    /// A new, empty database for one test; dropped by `drop`.
+    static func freshDatabase() async throws -> PostgresURL {
+        var admin = try PostgresURL(parsing: url!)
+        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        let connection = try await PostgresLedger.connect(admin)
+        try await connection.run("CREATE DATABASE \(name)")
+        await connection.close()
+        admin.database = String(name)
+        return admin
+    }
+
+    static func drop(_ database: PostgresURL) async {
+        guard let admin = try? PostgresURL(parsing: url!), let connection = try? await PostgresLedger.connect(admin) else { return }
+        _ = try? await connection.run("DROP DATABASE IF EXISTS \(database.database) WITH (FORCE)")
+        await connection.close()
+    }
+}
+
+/// Issue 16 against a real server: the schema under an advisory lock, a newer schema
+/// refused untouched, and `copy --to` with every table and the history.
+@Suite(.serialized, .enabled(if: PostgresTestServer.url != nil)) struct PostgresServerTests {
+    @Test func migrationsApplyOnceEvenWhenTwoRunsRace() async throws {
+        let db = try await PostgresTestServer.freshDatabase()
+        defer { Task { await PostgresTestServer.drop(db) } }
+        let a = try await PostgresLedger.connect(db), b = try await PostgresLedger.connect(db)
+        async let first = a.migrate()
+        async let second = b.migrate()
+        let (x, y) = try await (first, second)
+        #expect((x + y).sorted() == LedgerMigrationFiles.all.map(\.identifier), "\(x) \(y)")
+        #expect(try await a.migrate().isEmpty)
+        #expect(try await a.appliedMigrations().count == 7)
+        // History is append-only there too.
+        try await a.run("INSERT INTO events (kind, at, source) VALUES ('recorded', 1, 'import')")
+        await #expect(throws: PostgresLedgerError.self) { try await a.run("UPDATE events SET at = 2") }
+        await #expect(throws: PostgresLedgerError.self) { try await a.run("DELETE FROM events") }
+        await a.close()
+        await b.close()
+    }
+
+    @Test func aDatabaseFromANewerVersionIsRefusedUntouched() async throws {
+        let db = try await PostgresTestServer.freshDatabase()
+        defer { Task { await PostgresTestServer.drop(db) } }
+        let p = try await PostgresLedger.connect(db)
+        try await p.migrate()
+        try await p.run("INSERT INTO ledger_migration_checksums (identifier, sha256) VALUES ('0099_future', 'x')")
+        await #expect(throws: PostgresLedgerError.newerSchema(url: db.redacted, unknownMigrations: ["0099_future"])) { try await p.migrate() }
+        await p.close()
+    }
+
+    @Test func copyCarriesEveryTableAndRefusesAFullDestination() async throws {
+        let folder = TemporaryFolder()
+        let ledger = try Ledger.open(path: folder.file("ledger.sqlite"))
+        let acme = try ledger.addAccount(name: "acme", endpoint: .region("eu"), username: "a@x", passwordSource: .environment("A"), at: Sample.now)
+        let installers = (0..<1_200).map { n in
+            Sample.installer(uuid: String(format: "%08x-0000-4000-8000-%012d", n * 7919, n), name: "PCs \(n)",
+                             products: n % 2 == 0 ? [Sample.entry, Sample.complete] : [Sample.entry])
+        }
+        _ = try ledger.record(installers.map(Sample.received), source: .import, at: Sample.now, account: acme)
+        try ledger.markDeleted(uuid: installers[3].uuid, source: .delete, at: Sample.now)
+        let db = try await PostgresTestServer.freshDatabase()
+        defer { Task { await PostgresTestServer.drop(db) } }
+        let summary = try await LedgerCopy.copy(ledger, to: .postgres(db))
+        let expected = try ledger.read { db in try LedgerCopy.counts(db) }
+        #expect(summary == expected && summary.rows["installers"] == 1_200 && summary.rows["activated_products"] == 1_800)
+        let p = try await PostgresLedger.connect(db)
+        for (table, n) in expected.rows {
+            #expect(try await p.run("SELECT count(*) FROM \(table)").first?.decode(Int64.self) == Int64(n), "\(table)")
+        }
+        // The same rows: a deleted installer, products in order, the history's kinds.
+        let row = try await p.run("SELECT status, product_ids FROM installers WHERE uuid = '\(installers[3].uuid)'").first
+        let decoded = try #require(try row?.decode((String, String).self))
+        #expect(decoded.0 == "deleted" && decoded.1 == "3")
+        let both = try await p.run("SELECT product_ids FROM installers WHERE uuid = '\(installers[4].uuid)'").first
+        #expect(try both?.decode(String.self) == "3,12")  // ascending as numbers, as SQLite wrote it
+        let kinds = try await p.run("SELECT kind, count(*) FROM events GROUP BY kind ORDER BY kind").map { try $0.decode((String, Int64).self) }
+        #expect(kinds.map(\.0) == ["deleted", "recorded"] && kinds.map(\.1) == [1, 1_200])
+        // New rows get ids after the copied ones.
+        try await p.run("INSERT INTO events (kind, at, source) VALUES ('recorded', 1, 'import')")
+        #expect(try await p.run("SELECT max(id) FROM events").first?.decode(Int64.self) == 1_202)
+        await p.close()
+        // Not empty any more: refused, untouched.
+        await #expect(throws: PostgresLedgerError.self) { try await LedgerCopy.copy(ledger, to: .postgres(db)) }
+        // And to an empty SQLite file: the same counts.
+        let sqlite = try await LedgerCopy.copy(ledger, to: .sqlite(path: folder.file("copy.sqlite")))
+        #expect(sqlite == expected)
+        await #expect(throws: PostgresLedgerError.self) { try await LedgerCopy.copy(ledger, to: .sqlite(path: folder.file("copy.sqlite"))) }
+    }
+
+    @Test func copyThroughTheBinaryWithAPasswordInTheURL() async throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("ledger.sqlite")
+        let ledger = try Ledger.open(path: path)
+        _ = try ledger.record([Sample.received(Sample.installer())], source: .import, at: Sample.now)
+        let db = try await PostgresTestServer.freshDatabase()
+        defer { Task { await PostgresTestServer.drop(db) } }
+        // The password the test server gave the role, written into the URL this time.
+        let passfile = try String(contentsOfFile: ProcessInfo.processInfo.environment["PGPASSFILE"] ?? "", encoding: .utf8)
+        let password = try #require(PostgresPassword.match(passfile, host: db.host, port: db.port, database: db.database, user: db.user ?? ""))
+        var withPassword = db
+        withPassword.password = password
+        let url = "postgresql://\(db.user!):\(password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)@\(db.host):\(db.port)/\(db.database)?sslmode=disable"
+        let environment = ["PGPASSFILE": "/nonexistent", "PGPASSWORD": ""]
+        let r = try runProduct("installer-ledger", ["copy", "--db", path, "--to", url], environment: environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("copied ") && r.stdout.contains(db.redacted) && r.stdout.contains("1 installers"), "\(r.stdout)")
+        #expect(!(r.stdout + r.stderr).contains(password))
+        let again = try runProduct("installer-ledger", ["copy", "--db", path, "--to", url], environment: environment)
+        #expect(again.status == 64 && again.stderr.contains("is not empty") && !again.stderr.contains(password), "\(again.stderr)")
+        let wrong = url.replacingOccurrences(of: ":\(password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)@", with: ":wrong-pw-77@")
+        let refused = try runProduct("installer-ledger", ["copy", "--db", path, "--to", wrong], environment: environment)
+        #expect(refused.status == 77 && !refused.stderr.contains("wrong-pw-77"), "\(refused.status) \(refused.stderr)")
+    }
+
+    @Test func aWrongPasswordIsRefusedWithoutShowingIt() async throws {
+        var url = try PostgresURL(parsing: PostgresTestServer.url!)
+        url.password = "not-the-password-5f3a"
+        do {
+            _ = try await PostgresLedger.connect(url, environment: [:])
+            Issue.record("connected with a wrong password")
+        } catch let error as PostgresLedgerError {
+            #expect(error.exitClass == .notAllowed, "\(error)")
+            #expect(!error.description.contains("not-the-password-5f3a"), "\(error)")
+        }
+    }
+}
