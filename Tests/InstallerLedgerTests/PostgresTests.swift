@@ -215,6 +215,50 @@ enum PostgresTestServer {
         #expect(refused.status == 77 && !refused.stderr.contains("wrong-pw-77"), "\(refused.status) \(refused.stderr)")
     }
 
+    /// SQLite to PostgreSQL and back: every export of the copy is byte for byte the original's,
+    /// the past (`--as-of`) included.
+    @Test func aRoundTripThroughPostgreSQLKeepsEveryExportByteForByte() async throws {
+        let folder = TemporaryFolder()
+        let ledger = try Ledger.open(path: folder.file("ledger.sqlite"))
+        let acme = try ledger.addAccount(name: "acme", endpoint: .region("eu"), username: "a@x", passwordSource: .environment("A"), at: Sample.now)
+        let globex = try ledger.addAccount(name: "globex", endpoint: .region("us"), username: "g@x", passwordSource: .environment("G"), at: Sample.now)
+        var installers = (0..<300).map { n in
+            Sample.installer(uuid: String(format: "%08x-0000-4000-8000-%012d", n * 104_729, n), name: "Büro \"\(n)\", Zürich",
+                             usable: n % 9 != 0, products: n % 3 == 0 ? [Sample.complete, Sample.entry] : [Sample.entry])
+        }
+        _ = try ledger.record(installers.prefix(200).map(Sample.received), source: .import, at: Sample.now, account: acme)
+        _ = try ledger.record(installers.suffix(100).map(Sample.received), source: .import, at: Sample.now, account: globex)
+        for n in stride(from: 0, to: 200, by: 7) { installers[n].displayName += " (renamed)" }
+        _ = try ledger.record(installers.prefix(200).map(Sample.received), source: .import, at: Sample.now.adding(.days(3)), account: acme)
+        for n in stride(from: 1, to: 300, by: 25) { try ledger.markDeleted(uuid: installers[n].uuid, source: .delete, at: Sample.now.adding(.days(5))) }
+
+        let db = try await PostgresTestServer.freshDatabase()
+        defer { Task { await PostgresTestServer.drop(db) } }
+        _ = try await LedgerCopy.copy(ledger, to: .postgres(db))
+        let back = folder.file("back.sqlite")
+        let summary = try await LedgerCopy.copy(from: db, to: .sqlite(path: back))
+        #expect(summary == (try ledger.read { db in try LedgerCopy.counts(db) }))
+        let restored = try Ledger.open(path: back)
+        func export(_ l: Ledger, _ table: ExportTable, asOf: Timestamp? = nil) throws -> [UInt8] {
+            var options = ExportOptions()
+            options.table = table
+            options.asOf = asOf
+            options.includeDownloadUrls = true
+            var bytes = [UInt8]()
+            _ = try l.exportCSV(options) { bytes += $0 }
+            return bytes
+        }
+        for table in [ExportTable.installers, .products, .events] {
+            let original = try export(ledger, table), copy = try export(restored, table)
+            #expect(!original.isEmpty && original == copy, "\(table)")
+        }
+        #expect(try export(ledger, .installers, asOf: Sample.now.adding(.days(1))) == export(restored, .installers, asOf: Sample.now.adding(.days(1))))
+        #expect(try restored.accounts().map(\.name) == ["acme", "globex"])
+        // PostgreSQL to PostgreSQL is pg_dump's job; a ledger file at the destination is refused.
+        await #expect(throws: PostgresLedgerError.self) { try await LedgerCopy.copy(from: db, to: .postgres(db)) }
+        await #expect(throws: PostgresLedgerError.self) { try await LedgerCopy.copy(from: db, to: .sqlite(path: back)) }
+    }
+
     @Test func aWrongPasswordIsRefusedWithoutShowingIt() async throws {
         var url = try PostgresURL(parsing: PostgresTestServer.url!)
         url.password = "not-the-password-5f3a"

@@ -16,6 +16,10 @@ public enum PostgresLedgerError: Error, Equatable, Sendable {
     case editedMigration(url: String, identifier: String)
     /// A copy's destination already holds a ledger, or other tables.
     case destinationNotEmpty(String, holding: String)
+    /// The database holds no ledger (or one at an older schema) to copy from.
+    case noLedger(url: String, reason: String)
+    /// `copy` from one PostgreSQL database to another: pg_dump's job.
+    case betweenServers(to: String)
     /// The server refused a statement.
     case server(url: String, message: String)
     /// A command other than `copy --to` was given a PostgreSQL URL: this build keeps the
@@ -42,6 +46,10 @@ extension PostgresLedgerError: CustomStringConvertible, ClassifiedError {
             "the ledger at \(url) applied migration \(identifier) with other contents than this build's; nothing was changed"
         case .destinationNotEmpty(let destination, let holding):
             "\(destination) is not empty (\(holding)); copy only into an empty SQLite file or PostgreSQL database"
+        case .noLedger(let url, let reason):
+            "\(url) \(reason)"
+        case .betweenServers(let to):
+            "copying one PostgreSQL database into another (\(to)) is pg_dump's job: 'pg_dump --format custom SOURCE | pg_restore --dbname DEST'"
         case .server(let url, let message):
             "\(url): \(message)"
         case .commandsNeedSQLite(let url):
@@ -51,8 +59,9 @@ extension PostgresLedgerError: CustomStringConvertible, ClassifiedError {
 
     public var exitClass: ExitClass {
         switch self {
-        case .invalidURL, .destinationNotEmpty, .commandsNeedSQLite: .usage
+        case .invalidURL, .destinationNotEmpty, .commandsNeedSQLite, .betweenServers: .usage
         case .passwordFileReadable, .passwordFileUnreadable, .authenticationFailed: .notAllowed
+        case .noLedger: .noInput
         case .cannotConnect, .newerSchema, .editedMigration, .server: .ioError
         }
     }

@@ -107,6 +107,15 @@ public final class PostgresLedger: Sendable {
         }
     }
 
+    /// Runs one query and streams its rows.
+    func stream(_ sql: String) async throws -> PostgresRowSequence {
+        do {
+            return try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        } catch let error as PSQLError {
+            throw Self.describe(error, url: url)
+        }
+    }
+
     // MARK: - Schema
 
     /// The shipped migrations, as (identifier, SQL text).
@@ -150,6 +159,25 @@ public final class PostgresLedger: Sendable {
         } catch {
             _ = try? await run("SELECT pg_advisory_unlock(\(Self.migrationLock))")
             throw error
+        }
+    }
+
+    /// Refuses a database whose ledger is not at this build's schema, without changing it:
+    /// a copy reads it as it is.
+    public func verifyCurrentSchema() async throws {
+        let applied = try await appliedMigrations()
+        let shipped = Self.shipped
+        let unknown = applied.keys.filter { id in !shipped.contains { $0.identifier == id } }.sorted()
+        guard unknown.isEmpty else { throw PostgresLedgerError.newerSchema(url: url.redacted, unknownMigrations: unknown) }
+        for m in shipped {
+            guard let sum = applied[m.identifier] else {
+                throw PostgresLedgerError.noLedger(url: url.redacted, reason: applied.isEmpty
+                    ? "holds no ledger (no ledger_migration_checksums); copy one into it with 'installer-ledger copy --to'"
+                    : "its ledger lacks migration \(m.identifier); copy into it with this version first")
+            }
+            guard sum == SHA256.hex(Array(m.sql.utf8)) else {
+                throw PostgresLedgerError.editedMigration(url: url.redacted, identifier: m.identifier)
+            }
         }
     }
 

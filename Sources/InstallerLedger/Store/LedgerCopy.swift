@@ -52,10 +52,21 @@ public enum LedgerCopy {
         }
     }
 
+    /// Copies the PostgreSQL ledger at `source` to `destination`: an empty SQLite file (the
+    /// way back, and a file to run the commands on). PostgreSQL to PostgreSQL is pg_dump's job.
+    public static func copy(from source: PostgresURL, to destination: Destination,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Summary {
+        switch destination {
+        case .sqlite(let path): try await copy(fromPostgres: source, toSQLite: path, environment: environment)
+        case .postgres(let url):
+            throw PostgresLedgerError.betweenServers(to: url.redacted)
+        }
+    }
+
     // MARK: - SQLite
 
-    static func copy(_ source: Ledger, toSQLite path: String) throws -> Summary {
-        let fm = FileManager.default
+    /// Makes sure `path` is a new or empty file (creating it 0600).
+    static func claimEmptyFile(_ path: String) throws {
         var existing = stat()
         if stat(path, &existing) == 0 {
             guard existing.st_mode & S_IFMT == S_IFREG, existing.st_size == 0 else {
@@ -66,14 +77,79 @@ public enum LedgerCopy {
             guard fd >= 0 else { throw LedgerError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
             close(fd)
         }
+    }
+
+    /// Removes a half-made copy.
+    static func remove(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
+    static func copy(_ source: Ledger, toSQLite path: String) throws -> Summary {
+        try claimEmptyFile(path)
         do {
             try source.backup(toFile: path)
             let copy = try Ledger.open(path: path)
             return try copy.read { db in try counts(db) }
         } catch {
-            for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: path + suffix) }
+            remove(path)
             throw error
         }
+    }
+
+    /// From PostgreSQL, in one read-only snapshot (REPEATABLE READ), each table streamed in
+    /// key order into a new ledger file; a failure removes the file.
+    static func copy(fromPostgres url: PostgresURL, toSQLite path: String, environment: [String: String]) async throws -> Summary {
+        let source = try await PostgresLedger.connect(url, environment: environment)
+        defer { Task { await source.close() } }
+        try await source.verifyCurrentSchema()
+        try claimEmptyFile(path)
+        do {
+            let destination = try Ledger.open(path: path)
+            try await source.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            for table in tables {
+                let (columns, keys) = try destination.read { db in try columnsAndKeys(db, table: table) }
+                let insert = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(databaseQuestionMarks(count: columns.count)))"
+                let order = keys == ["rowid"] ? (columns.contains("id") ? "id" : columns[0]) : keys.joined(separator: ", ")
+                let rows = try await source.stream("SELECT \(columns.joined(separator: ", ")) FROM \(table) ORDER BY \(order)")
+                var batch = [[DatabaseValue]]()
+                func flush() throws {
+                    let rows = batch
+                    try destination.write { db in
+                        let statement = try db.cachedStatement(sql: insert)
+                        for row in rows { try statement.execute(arguments: StatementArguments(row)) }
+                    }
+                    batch.removeAll(keepingCapacity: true)
+                }
+                for try await row in rows {
+                    batch.append(try row.map { cell in
+                        guard cell.bytes != nil else { return .null }
+                        switch cell.dataType {
+                        case .int2, .int4, .int8: return try cell.decode(Int64.self).databaseValue
+                        default: return try cell.decode(String.self).databaseValue
+                        }
+                    })
+                    if batch.count == 2_000 { try flush() }
+                }
+                try flush()
+            }
+            _ = try? await source.run("COMMIT")
+            return try destination.read { db in try counts(db) }
+        } catch {
+            _ = try? await source.run("ROLLBACK")
+            remove(path)
+            throw error
+        }
+    }
+
+    /// A table's columns in order, and the keys its rows are read in: the primary key of a
+    /// table without rowid, else `rowid`.
+    static func columnsAndKeys(_ db: Database, table: String) throws -> ([String], [String]) {
+        let info = try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))")
+        let columns = info.map { $0["name"] as String }
+        let withoutRowID = (try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = ?", arguments: [table]) ?? "")
+            .uppercased().contains("WITHOUT ROWID")
+        let pk = info.filter { ($0["pk"] as Int) > 0 }.sorted { ($0["pk"] as Int) < ($1["pk"] as Int) }.map { $0["name"] as String }
+        return (columns, withoutRowID ? pk : ["rowid"])
     }
 
     /// Each table's rows.
@@ -118,14 +194,7 @@ public enum LedgerCopy {
 
     /// One table, in batches in key order; the identity sequence follows the copied ids.
     static func copy(table: String, from snapshot: any DatabaseReader, to destination: PostgresLedger) async throws -> Int {
-        let (columns, keys) = try await snapshot.read { db -> ([String], [String]) in
-            let info = try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))")
-            let columns = info.map { $0["name"] as String }
-            let withoutRowID = (try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = ?", arguments: [table]) ?? "")
-                .uppercased().contains("WITHOUT ROWID")
-            let pk = info.filter { ($0["pk"] as Int) > 0 }.sorted { ($0["pk"] as Int) < ($1["pk"] as Int) }.map { $0["name"] as String }
-            return (columns, withoutRowID ? pk : ["rowid"])
-        }
+        let (columns, keys) = try await snapshot.read { db in try columnsAndKeys(db, table: table) }
         let target = try await destination.run("""
             SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '\(table)'
             ORDER BY ordinal_position
