@@ -259,6 +259,28 @@ enum PostgresTestServer {
         await #expect(throws: PostgresLedgerError.self) { try await LedgerCopy.copy(from: db, to: .sqlite(path: back)) }
     }
 
+    /// Two machines copy into one new database at the same moment: one copy lands, the other
+    /// is refused as not empty; nothing is there twice.
+    @Test func twoCopiesAtOnceLandOnce() async throws {
+        let folder = TemporaryFolder()
+        let ledger = try Ledger.open(path: folder.file("ledger.sqlite"))
+        _ = try ledger.record((0..<500).map { Sample.received(Sample.installer(uuid: String(format: "%08x-0000-4000-8000-%012d", $0 * 31, $0))) },
+                              source: .import, at: Sample.now)
+        let db = try await PostgresTestServer.freshDatabase()
+        defer { Task { await PostgresTestServer.drop(db) } }
+        async let a: Result<LedgerCopy.Summary, any Error> = { do { return .success(try await LedgerCopy.copy(ledger, to: .postgres(db))) } catch { return .failure(error) } }()
+        async let b: Result<LedgerCopy.Summary, any Error> = { do { return .success(try await LedgerCopy.copy(ledger, to: .postgres(db))) } catch { return .failure(error) } }()
+        let results = await [a, b]
+        let landed = results.filter { if case .success = $0 { true } else { false } }
+        #expect(landed.count == 1, "\(results)")
+        for case .failure(let error) in results {
+            guard case PostgresLedgerError.destinationNotEmpty = error else { Issue.record("\(error)"); continue }
+        }
+        let p = try await PostgresLedger.connect(db)
+        #expect(try await p.run("SELECT count(*) FROM installers").first?.decode(Int64.self) == 500)
+        await p.close()
+    }
+
     @Test func aWrongPasswordIsRefusedWithoutShowingIt() async throws {
         var url = try PostgresURL(parsing: PostgresTestServer.url!)
         url.password = "not-the-password-5f3a"

@@ -173,16 +173,18 @@ public enum LedgerCopy {
             }
         }
         try await destination.migrate()
-        for t in tables {
-            let rows = try await destination.run("SELECT count(*) FROM \(t)")
-            if let n = try rows.first?.decode(Int64.self), n > 0 {
-                throw PostgresLedgerError.destinationNotEmpty(url.redacted, holding: "a ledger with \(n) rows in \(t)")
-            }
-        }
         let snapshot = try source.snapshot()
         var summary = Summary()
         try await destination.run("BEGIN")
         do {
+            // Two copies into one database at once: the second waits here, then finds rows.
+            try await destination.run("SELECT pg_advisory_xact_lock(\(PostgresLedger.migrationLock))")
+            for t in tables {
+                let rows = try await destination.run("SELECT count(*) FROM \(t)")
+                if let n = try rows.first?.decode(Int64.self), n > 0 {
+                    throw PostgresLedgerError.destinationNotEmpty(url.redacted, holding: "a ledger with \(n) rows in \(t)")
+                }
+            }
             for t in tables { summary.rows[t] = try await copy(table: t, from: snapshot, to: destination) }
             try await destination.run("COMMIT")
         } catch {
