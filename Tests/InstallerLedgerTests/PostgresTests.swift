@@ -77,6 +77,23 @@ import Testing
         #expect(bad.status == 64 && bad.stderr.contains("names no database") && !bad.stderr.contains("hunter2secret"), "\(bad.stderr)")
     }
 
+    @Test func copyToAFileRefusesAFullOneAndSaysWhyItCannotMakeOne() async throws {
+        let folder = TemporaryFolder()
+        let ledger = try Ledger.open(path: folder.file("ledger.sqlite"))
+        _ = try ledger.record([Sample.received(Sample.installer())], source: .import, at: Sample.now)
+        let summary = try await LedgerCopy.copy(ledger, to: .sqlite(path: folder.file("copy.sqlite")))
+        #expect(summary.rows["installers"] == 1 && summary.rows["events"] == 1)
+        do {
+            _ = try await LedgerCopy.copy(ledger, to: .sqlite(path: folder.file("copy.sqlite")))
+            Issue.record("copied over a ledger")
+        } catch let error as PostgresLedgerError {
+            #expect(error.description.hasPrefix("\(folder.file("copy.sqlite")) is not empty (a file of "), "\(error)")
+            #expect(error.exitClass == .usage)
+        }
+        let r = try runProduct("installer-ledger", ["copy", "--db", folder.file("ledger.sqlite"), "--to", folder.file("missing/copy.sqlite")])
+        #expect(r.status == 74 && r.stderr.contains("cannot create \(folder.file("missing/copy.sqlite")): No such file or directory"), "\(r.stderr)")
+    }
+
     @Test func migrationFilesSplitIntoStatements() {
         let sql = """
             -- a comment; with a semicolon

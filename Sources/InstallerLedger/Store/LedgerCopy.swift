@@ -2,6 +2,19 @@ import Foundation
 import GRDB
 import PostgresNIO
 
+/// A copy's destination file cannot be made.
+public enum CopyError: Error, Equatable, ClassifiedError {
+    case cannotCreate(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotCreate(let path, let reason): "cannot create \(path): \(reason); check that its folder exists and is writable"
+        }
+    }
+
+    public var exitClass: ExitClass { .ioError }
+}
+
 /// `installer-ledger copy --to DEST` (issue 16): the ledger, every table and its whole
 /// history, into an empty SQLite file or an empty PostgreSQL database. It refuses a
 /// destination that holds anything; a failed copy leaves it as it was (SQLite: the file is
@@ -74,7 +87,7 @@ public enum LedgerCopy {
             }
         } else {
             let fd = Foundation.open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
-            guard fd >= 0 else { throw LedgerError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+            guard fd >= 0 else { throw CopyError.cannotCreate(path: path, reason: String(cString: strerror(errno))) }
             close(fd)
         }
     }
