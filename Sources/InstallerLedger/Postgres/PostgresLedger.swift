@@ -43,6 +43,20 @@ public final class PostgresLedger: Sendable {
 
     static let connectHint = "; check the host, the port, that the server runs and accepts this client (pg_hba.conf)"
 
+    /// Connects, runs `body`, and closes the connection however `body` ends.
+    public static func with<T>(_ url: PostgresURL, environment: [String: String] = ProcessInfo.processInfo.environment,
+                               _ body: (PostgresLedger) async throws -> T) async throws -> T {
+        let ledger = try await connect(url, environment: environment)
+        do {
+            let result = try await body(ledger)
+            await ledger.close()
+            return result
+        } catch {
+            await ledger.close()
+            throw error
+        }
+    }
+
     public func close() async {
         try? await connection.close()
     }

@@ -112,8 +112,10 @@ public enum LedgerCopy {
     /// From PostgreSQL, in one read-only snapshot (REPEATABLE READ), each table streamed in
     /// key order into a new ledger file; a failure removes the file.
     static func copy(fromPostgres url: PostgresURL, toSQLite path: String, environment: [String: String]) async throws -> Summary {
-        let source = try await PostgresLedger.connect(url, environment: environment)
-        defer { Task { await source.close() } }
+        try await PostgresLedger.with(url, environment: environment) { source in try await copy(from: source, toSQLite: path) }
+    }
+
+    static func copy(from source: PostgresLedger, toSQLite path: String) async throws -> Summary {
         try await source.verifyCurrentSchema()
         try claimEmptyFile(path)
         do {
@@ -175,8 +177,11 @@ public enum LedgerCopy {
     // MARK: - PostgreSQL
 
     static func copy(_ source: Ledger, toPostgres url: PostgresURL, environment: [String: String]) async throws -> Summary {
-        let destination = try await PostgresLedger.connect(url, environment: environment)
-        defer { Task { await destination.close() } }
+        try await PostgresLedger.with(url, environment: environment) { destination in try await copy(source, to: destination) }
+    }
+
+    static func copy(_ source: Ledger, to destination: PostgresLedger) async throws -> Summary {
+        let url = destination.url
         // Empty: no ledger rows, and no tables of something else.
         let applied = try await destination.appliedMigrations()
         if applied.isEmpty {
