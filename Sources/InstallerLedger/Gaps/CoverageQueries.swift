@@ -11,6 +11,10 @@ struct SubjectKey: Hashable {
     var products: [Int64] { productIds.split(separator: ",").compactMap { Int64($0) } }
 }
 
+/// A device group of an account, and a product of an account: what coverage is about.
+private struct GroupKey: Hashable { var account: Int64?; var group: String }
+private struct ProductKey: Hashable { var account: Int64?; var product: Int64 }
+
 /// The usable installers of one ``SubjectKey`` that have not expired at a time.
 struct LiveSubject {
     var key: SubjectKey
@@ -35,8 +39,6 @@ enum CoverageQueries {
     static func coverageGaps(_ db: Database, at date: Timestamp, scope: AccountScope = .all,
                              live: [LiveSubject]? = nil) throws -> CoverageGaps {
         let live = try live ?? Self.live(db, at: date, scope: scope)
-        struct GroupKey: Hashable { var account: Int64?; var group: String }
-        struct ProductKey: Hashable { var account: Int64?; var product: Int64 }
         var coveredGroups = Set<GroupKey>(), coveredProducts = Set<ProductKey>()
         for s in live where s.covers(at: date) {
             coveredGroups.insert(GroupKey(account: s.key.account, group: s.key.group))
@@ -173,7 +175,7 @@ enum CoverageQueries {
     /// The report's usable installers by account and device group, and by account and
     /// product, from the live subjects: count, next expiry, covered until, and the name the
     /// installer expiring last gives it (one without an expiry counts as last).
-    static func summaries(_ db: Database, live: [LiveSubject]) throws -> (byGroup: [ReportCoverage], byProduct: [ReportCoverage]) {
+    static func summaries(_ db: Database, live: [LiveSubject], names: [Int64: String]) throws -> (byGroup: [ReportCoverage], byProduct: [ReportCoverage]) {
         struct Tally {
             var usable = 0
             var next: Int64?
@@ -195,14 +197,11 @@ enum CoverageQueries {
                 if let l = s.lastExpiry { last = max(last ?? l, l) }
             }
         }
-        struct GroupKey: Hashable { var account: Int64?; var group: String }
-        struct ProductKey: Hashable { var account: Int64?; var product: Int64 }
         var groups = [GroupKey: Tally](), products = [ProductKey: Tally]()
         for s in live {
             groups[GroupKey(account: s.key.account, group: s.key.group), default: Tally()].add(s)
             for p in s.key.products { products[ProductKey(account: s.key.account, product: p), default: Tally()].add(s) }
         }
-        let names = try AccountQueries.accountNames(db)
         /// The group's name, or the product's, as the installer expiring last among `t`'s keys gives it (ties: highest uuid).
         func name(_ t: Tally, product: Int64?) throws -> String {
             var best: (uuid: String, name: String)?

@@ -143,17 +143,9 @@ public final class PostgresLedger: Sendable {
         try await run("SELECT pg_advisory_lock(\(Self.migrationLock))")
         do {
             let applied = try await appliedMigrations()
-            let shipped = Self.shipped
-            let known = Set(shipped.map(\.identifier))
-            let unknown = applied.keys.filter { !known.contains($0) }.sorted()
-            guard unknown.isEmpty else { throw PostgresLedgerError.newerSchema(url: url.redacted, unknownMigrations: unknown) }
-            for m in shipped {
-                if let sum = applied[m.identifier], sum != SHA256.hex(Array(m.sql.utf8)) {
-                    throw PostgresLedgerError.editedMigration(url: url.redacted, identifier: m.identifier)
-                }
-            }
+            try check(applied)
             var done = [String]()
-            for m in shipped where applied[m.identifier] == nil {
+            for m in Self.shipped where applied[m.identifier] == nil {
                 try await run("BEGIN")
                 do {
                     for statement in Self.statements(m.sql) { try await run(statement) }
@@ -180,17 +172,22 @@ public final class PostgresLedger: Sendable {
     /// a copy reads it as it is.
     public func verifyCurrentSchema() async throws {
         let applied = try await appliedMigrations()
-        let shipped = Self.shipped
-        let unknown = applied.keys.filter { id in !shipped.contains { $0.identifier == id } }.sorted()
-        guard unknown.isEmpty else { throw PostgresLedgerError.newerSchema(url: url.redacted, unknownMigrations: unknown) }
-        for m in shipped {
-            guard let sum = applied[m.identifier] else {
-                throw PostgresLedgerError.noLedger(url: url.redacted, reason: applied.isEmpty
-                    ? "holds no ledger (no ledger_migration_checksums); copy one into it with 'installer-ledger copy --to'"
-                    : "its ledger lacks migration \(m.identifier); copy into it with this version first")
-            }
-            guard sum == SHA256.hex(Array(m.sql.utf8)) else {
-                throw PostgresLedgerError.editedMigration(url: url.redacted, identifier: m.identifier)
+        try check(applied)
+        if let missing = Self.shipped.first(where: { applied[$0.identifier] == nil }) {
+            throw PostgresLedgerError.noLedger(url: url.redacted, reason: applied.isEmpty
+                ? "holds no ledger (no ledger_migration_checksums); copy one into it with 'installer-ledger copy --to'"
+                : "its ledger lacks migration \(missing.identifier); copy into it with this version first")
+        }
+    }
+
+    /// Refuses applied migrations this build does not know (a newer version wrote them) or
+    /// whose checksum differs from the shipped file.
+    func check(_ applied: [String: String]) throws(PostgresLedgerError) {
+        let unknown = applied.keys.filter { id in !Self.shipped.contains { $0.identifier == id } }.sorted()
+        guard unknown.isEmpty else { throw .newerSchema(url: url.redacted, unknownMigrations: unknown) }
+        for m in Self.shipped {
+            if let sum = applied[m.identifier], sum != SHA256.hex(Array(m.sql.utf8)) {
+                throw .editedMigration(url: url.redacted, identifier: m.identifier)
             }
         }
     }

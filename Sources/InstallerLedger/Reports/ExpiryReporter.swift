@@ -66,10 +66,7 @@ public struct ExpiryReporter: Sendable {
 
     static func describe(_ error: any Error, path: String) -> String {
         switch error {
-        case let e as ReportError: return e.description
-        case let e as LedgerError: return e.description
-        case let e as AccountError: return e.description
-        case let e as PostgresLedgerError: return e.description
+        case let e as any ClassifiedError: return e.description
         case let e as DatabaseError: return "cannot read the ledger \(path): \(DatabaseFailure(e).description)"
         default: return "cannot read the ledger \(path): \(String(describing: error).replacingOccurrences(of: "\n", with: " "))"
         }

@@ -67,12 +67,12 @@ extension Ledger {
                 where: "status = 'usable' AND expire_time > ? AND expire_time <= ? AND \(ReportQueries.notReplaced)\(scoped)",
                 arguments: [from.nanoseconds, to.nanoseconds]) }
             let critical = usableUntil(now, criticalEnd), warning = usableUntil(criticalEnd, warnEnd)
-            s.expiredInWindow = try ReportQueries.reportInstallers(db, expired, limit: listLimit)
-            s.expiringWithinWarn = try ReportQueries.reportInstallers(db, critical, limit: listLimit)
-                + ReportQueries.reportInstallers(db, warning, limit: listLimit)
+            let names = try AccountQueries.accountNames(db)
+            s.expiredInWindow = try ReportQueries.reportInstallers(db, expired, limit: listLimit, names: names)
+            s.expiringWithinWarn = try ReportQueries.reportInstallers(db, critical, limit: listLimit, names: names)
+                + ReportQueries.reportInstallers(db, warning, limit: listLimit, names: names)
             if listLimit != nil {
                 var totals = ReportSectionTotals()
-                let names = try AccountQueries.accountNames(db)
                 for (section, keyPath) in [(expired, \ReportSectionTotals.Counts.expired), (critical, \.critical), (warning, \.warning)] {
                     for (account, count) in try ReportQueries.count(db, section) {
                         let name = account.flatMap { names[$0] } ?? ""
@@ -84,12 +84,12 @@ extension Ledger {
             }
             if includeUsable {
                 s.usable = try ReportQueries.reportInstallers(db, .init(where: "status = 'usable' AND expire_time > ?\(scoped)",
-                                                                          arguments: [now.nanoseconds]), limit: nil)
+                                                                          arguments: [now.nanoseconds]), limit: nil, names: names)
             }
             // By group and product, and the gaps at now + warn: from the live subjects of the
             // index `installers_by_subject` (0007), in the same read.
             let live = try CoverageQueries.live(db, at: now, scope: scope)
-            (s.byGroup, s.byProduct) = try CoverageQueries.summaries(db, live: live)
+            (s.byGroup, s.byProduct) = try CoverageQueries.summaries(db, live: live, names: names)
             s.coverageGaps = try CoverageQueries.coverageGaps(db, at: warnEnd, scope: scope, live: live)
             // Counted from indexes, not by scanning every installer: usable and deleted have
             // partial indexes (0003), count(*) reads the smallest index.
@@ -152,9 +152,9 @@ extension ReportQueries {
     /// A section's installers, soonest expiry first (at most `limit`), with their products:
     /// only the columns a report shows. Stepped through SQLite's C API (``BulkStatement``):
     /// a JSON report of a million-installer ledger reads some 40,000 of them.
-    static func reportInstallers(_ db: Database, _ section: Section, limit: Int?) throws -> [ReportInstaller] {
+    /// `names`: the accounts' names by id, read once in the snapshot.
+    static func reportInstallers(_ db: Database, _ section: Section, limit: Int?, names: [Int64: String]) throws -> [ReportInstaller] {
         var result = [ReportInstaller]()
-        let names = try AccountQueries.accountNames(db)
         let statement = try BulkStatement(db, sql: """
             SELECT uuid, display_name, os_family_id, security_group_uuid, group_display_name, expire_time, status, status_reason,
               account_id
