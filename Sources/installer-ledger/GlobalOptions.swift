@@ -24,7 +24,7 @@ struct GlobalOptions: ParsableArguments {
     /// Opens (creating if needed) the ledger.
     func openLedger() throws -> Ledger {
         let ledger = try Ledger.open(path: ledgerPath)
-        Logger(label: "installer-ledger").debug("opened ledger", metadata: ["path": "\(ledgerPath)"])
+        Logger(label: "installer-ledger").debug("opened ledger", metadata: ["path": "\(ledger.path)"])
         return ledger
     }
 

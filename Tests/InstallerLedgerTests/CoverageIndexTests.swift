@@ -60,7 +60,7 @@ import Testing
         try ledger.read { db in
             let names = try AccountQueries.accountNames(db)
             var records = [CoverageRecord](), index = [String: Int]()
-            for row in try Row.fetchAll(db, sql: """
+            for row in try SQLRow.fetchAll(db, sql: """
                 SELECT uuid, display_name, security_group_uuid, group_display_name, status, status_changed_at, create_time,
                   expire_time, account_id FROM installers WHERE status <> 'deleted' AND (? IS NULL OR account_id = ?) ORDER BY id
                 """, arguments: [account, account]) {
@@ -72,7 +72,7 @@ import Testing
                     expireTime: (row[7] as Int64?).map(Timestamp.init(nanoseconds:)), products: [],
                     account: (row[8] as Int64?).flatMap { names[$0] } ?? ""))
             }
-            for row in try Row.fetchAll(db, sql: "SELECT installer_uuid, product_id, product_display_name FROM activated_products ORDER BY installer_uuid, position") {
+            for row in try SQLRow.fetchAll(db, sql: "SELECT installer_uuid, product_id, product_display_name FROM activated_products ORDER BY installer_uuid, position") {
                 guard let i = index[row[0]] else { continue }
                 let id: Int64 = row[1]
                 if !records[i].products.contains(where: { $0.id == id }) { records[i].products.append((id, row[2])) }

@@ -21,7 +21,7 @@ import Testing
         let before = try ledger.contentDump()
         // The disk is full a few pages from now (SQLite's own limit: no tmpfs needed).
         let pages = try ledger.read { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0 }
-        try ledger.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(pages + 2)") }
+        try ledger.writeDatabaseWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(pages + 2)") }
         do {
             _ = try ledger.importAnswers([Self.answers(2000, from: 100)], at: Sample.now)
             Issue.record("an import past a full disk must fail")
@@ -33,7 +33,7 @@ import Testing
         }
         #expect(try ledger.contentDump() == before)
         // Space again: the same import goes through.
-        try ledger.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        try ledger.writeDatabaseWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
         #expect(try ledger.importAnswers([Self.answers(2000, from: 100)], at: Sample.now).new == 2000)
     }
 

@@ -37,7 +37,7 @@ import Testing
     }
 
     static func foreignKeyViolations(_ ledger: Ledger) throws -> Int {
-        try ledger.read { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count }
+        try ledger.readDatabase { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count }
     }
 
     @Test func aBulkImportRecordsExactlyWhatRecordingOneByOneDoes() throws {
@@ -106,7 +106,7 @@ import Testing
 
     @Test func aFailedRecordingStopsTheDecoderAndWritesNothing() throws {
         let ledger = try Ledger.inMemory()
-        try ledger.writeWithoutTransaction { db in
+        try ledger.writeDatabaseWithoutTransaction { db in
             try db.execute(sql: """
                 CREATE TEMP TRIGGER refuse BEFORE INSERT ON installers WHEN NEW.display_name = 'Branch PCs 40'
                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END

@@ -34,7 +34,7 @@ import Testing
     func checkpointed(_ path: String) throws {
         let ledger = try Ledger.open(path: path)
         _ = try ledger.record([Sample.received(Sample.installer(uuid: "keep"))], source: .import, at: Sample.now)
-        try ledger.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        try ledger.writeDatabaseWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
 
     func fileDigest(_ path: String) throws -> String {
@@ -239,7 +239,7 @@ import Testing
         let i = Sample.installer(uuid: "0b7f3c1e-5a2d-4c8e-9f10-2a3b4c5d6e7f", name: "Vienna PCs", os: 3,
                                  created: "2026-09-01T08:00:00Z", products: [Sample.entry, Sample.complete])
         _ = try ledger.record([Sample.received(i)], source: .import, at: Sample.now)
-        try ledger.read { db in
+        try ledger.readDatabase { db in
             let row = try #require(try Row.fetchOne(db, sql: "SELECT * FROM installers_readable"))
             #expect(row["uuid"] as String == i.uuid && row["account"] as String == "default")
             #expect(row["os"] as String == "macos" && row["create_time"] as String == "2026-09-01T08:00:00Z")

@@ -108,7 +108,7 @@ import LedgerMigrations
 
         let ledger = try Ledger.open(path: path)
         #expect(try ledger.appliedMigrations() == LedgerMigrationFiles.all.map(\.identifier))
-        let after = try ledger.read { db in try Self.rows(db) }
+        let after = try ledger.readDatabase { db in try Self.rows(db) }
         for (table, oldRows) in before where table != "grdb_migrations" && table != "ledger_migration_checksums" {
             // Every old row is still there, with the same values in the same leading columns
             // (a later migration may only add columns).
@@ -122,7 +122,7 @@ import LedgerMigrations
         // until the next API run; the events keep their ids and stay append-only.
         #expect(try ledger.accounts().map(\.name) == ["default"])
         #expect(try ledger.accounts().first?.username == nil)
-        try ledger.read { db in
+        try ledger.readDatabase { db in
             for table in ["installers", "pending_creations", "runs", "report_runs"] where try db.tableExists(table) {
                 #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE account_id IS NOT 1") == 0, "\(table)")
             }

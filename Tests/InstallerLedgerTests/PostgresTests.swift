@@ -57,12 +57,17 @@ import Testing
         }
     }
 
-    @Test func commandsGivenAURLSayWhatThisBuildDoesWithIt() throws {
-        #expect(throws: PostgresLedgerError.commandsNeedSQLite(url: "postgresql://alice@db:5432/ledger")) {
-            try Ledger.open(path: "postgresql://alice:secret@db/ledger")
-        }
-        #expect(throws: PostgresLedgerError.commandsNeedSQLite(url: "postgresql://alice@db:5432/ledger")) {
-            try Ledger.openExisting(path: "postgresql://alice:secret@db/ledger")
+    @Test func aServerThatCannotBeReachedIsAnIOErrorWithoutThePassword() throws {
+        for open in [{ try Ledger.open(path: $0) }, { try Ledger.openExisting(path: $0) }] as [(String) throws -> Ledger] {
+            do {
+                _ = try open("postgresql://alice:secret@db.invalid/ledger")
+                Issue.record("connected to db.invalid")
+            } catch let error as PostgresLedgerError {
+                guard case .cannotConnect(let url, _) = error else { Issue.record("\(error)"); continue }
+                #expect(url == "postgresql://alice@db.invalid:5432/ledger")
+                #expect(error.exitClass == .ioError)
+                #expect(!error.description.contains("secret"))
+            }
         }
     }
 
@@ -71,7 +76,7 @@ import Testing
         let secret = "x" + UUID().uuidString.prefix(8).lowercased()
         for arguments in [["list"], ["report"], ["history"], ["import", "/dev/null"], ["account", "list"]] {
             let r = try runProduct("installer-ledger", arguments + ["--db", "postgresql://alice:\(secret)@db.invalid/ledger"])
-            #expect(r.status == (arguments == ["report"] ? 3 : 64), "\(arguments): \(r.status) \(r.stderr)")
+            #expect(r.status == (arguments == ["report"] ? 3 : 74), "\(arguments): \(r.status) \(r.stderr)")
             #expect(!(r.stdout + r.stderr).contains(secret), "\(arguments)")
             #expect((r.stdout + r.stderr).contains("postgresql://alice@db.invalid:5432/ledger"), "\(arguments): \(r.stdout) \(r.stderr)")
         }
@@ -183,7 +188,7 @@ enum PostgresTestServer {
         let db = try await PostgresTestServer.freshDatabase()
         defer { Task { await PostgresTestServer.drop(db) } }
         let summary = try await LedgerCopy.copy(ledger, to: .postgres(db))
-        let expected = try ledger.read { db in try LedgerCopy.counts(db) }
+        let expected = try ledger.readDatabase { db in try LedgerCopy.counts(db) }
         #expect(summary == expected && summary.rows["installers"] == 1_200 && summary.rows["activated_products"] == 1_800)
         let p = try await PostgresLedger.connect(db)
         for (table, n) in expected.rows {
@@ -257,7 +262,7 @@ enum PostgresTestServer {
         _ = try await LedgerCopy.copy(ledger, to: .postgres(db))
         let back = folder.file("back.sqlite")
         let summary = try await LedgerCopy.copy(from: db, to: .sqlite(path: back))
-        #expect(summary == (try ledger.read { db in try LedgerCopy.counts(db) }))
+        #expect(summary == (try ledger.readDatabase { db in try LedgerCopy.counts(db) }))
         let restored = try Ledger.open(path: back)
         func export(_ l: Ledger, _ table: ExportTable, asOf: Timestamp? = nil) throws -> [UInt8] {
             var options = ExportOptions()

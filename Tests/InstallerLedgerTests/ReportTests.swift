@@ -335,7 +335,7 @@ struct ReportLedger {
         // covering usable-by-expiry index (the subject index must not take them over).
         let ledger = try Ledger.inMemory()
         func plan(_ sql: String, _ arguments: StatementArguments) throws -> [String] {
-            try ledger.read { db in try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String } }
+            try ledger.readDatabase { db in try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String } }
         }
         let live = try plan(CoverageQueries.liveSQL, [1, 0])
         #expect(live == ["SEARCH installers USING COVERING INDEX installers_by_subject (account_id=? AND status=?)"], "\(live)")

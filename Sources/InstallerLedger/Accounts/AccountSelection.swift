@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What one API run was given besides `--account`: the environment and the API options of
 /// its command line. The password itself is never held here, only where to read it.

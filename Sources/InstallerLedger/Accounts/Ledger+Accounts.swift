@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 // MARK: - Reading accounts
 
@@ -44,7 +43,7 @@ extension Ledger {
             for account in try AccountQueries.fetchAccounts(db) where scope.ids?.contains(account.id) ?? true {
                 summaries[account.id] = AccountSummary(account: account)
             }
-            for row in try Row.fetchAll(db, sql: "SELECT account_id, status, count(*) FROM installers GROUP BY account_id, status") {
+            for row in try SQLRow.fetchAll(db, sql: "SELECT account_id, status, count(*) FROM installers GROUP BY account_id, status") {
                 guard let id = row[0] as Int64?, summaries[id] != nil else { continue }
                 let n: Int = row[2]
                 switch InstallerStatus(rawValue: row[1]) {
@@ -54,7 +53,7 @@ extension Ledger {
                 case nil: break
                 }
             }
-            for row in try Row.fetchAll(db, sql: "SELECT account_id, count(*) FROM pending_creations WHERE state = 'pending' GROUP BY account_id") {
+            for row in try SQLRow.fetchAll(db, sql: "SELECT account_id, count(*) FROM pending_creations WHERE state = 'pending' GROUP BY account_id") {
                 guard let id = row[0] as Int64?, summaries[id] != nil else { continue }
                 summaries[id]!.pending = row[1]
             }
@@ -154,7 +153,7 @@ extension Account.PasswordSource {
 enum AccountQueries {
     static let accountColumns = "id, name, region, api_url, username, password_env, password_file, created_at, archived_at"
 
-    static func decodeAccount(_ row: Row) -> Account {
+    static func decodeAccount(_ row: SQLRow) -> Account {
         let endpoint: Account.Endpoint? = (row[2] as String?).map(Account.Endpoint.region) ?? (row[3] as String?).map(Account.Endpoint.apiURL)
         let source: Account.PasswordSource? = (row[5] as String?).map(Account.PasswordSource.environment)
             ?? (row[6] as String?).map(Account.PasswordSource.file)
@@ -162,28 +161,28 @@ enum AccountQueries {
                        createdAt: Timestamp(nanoseconds: row[7]), archivedAt: (row[8] as Int64?).map(Timestamp.init(nanoseconds:)))
     }
 
-    static func fetchAccounts(_ db: Database) throws -> [Account] {
-        try Row.fetchAll(db, sql: "SELECT \(accountColumns) FROM accounts ORDER BY name").map(decodeAccount)
+    static func fetchAccounts(_ db: any LedgerSQL) throws -> [Account] {
+        try SQLRow.fetchAll(db, sql: "SELECT \(accountColumns) FROM accounts ORDER BY name").map(decodeAccount)
     }
 
-    static func account(_ db: Database, named name: String) throws -> Account {
+    static func account(_ db: any LedgerSQL, named name: String) throws -> Account {
         guard Account.isValidName(name) else { throw AccountError.invalidName(name) }
-        if let row = try Row.fetchOne(db, sql: "SELECT \(accountColumns) FROM accounts WHERE name = ?", arguments: [name]) {
+        if let row = try SQLRow.fetchOne(db, sql: "SELECT \(accountColumns) FROM accounts WHERE name = ?", arguments: [name]) {
             return decodeAccount(row)
         }
         throw AccountError.unknown(name, known: try String.fetchAll(db, sql: "SELECT name FROM accounts ORDER BY name"))
     }
 
-    static func accountNames(_ db: Database) throws -> [Int64: String] {
+    static func accountNames(_ db: any LedgerSQL) throws -> [Int64: String] {
         var names = [Int64: String]()
-        for row in try Row.fetchAll(db, sql: "SELECT id, name FROM accounts") { names[row[0]] = row[1] }
+        for row in try SQLRow.fetchAll(db, sql: "SELECT id, name FROM accounts") { names[row[0]] = row[1] }
         return names
     }
 
     /// The end of each account's last successful sync (or reconcile that asked ESET).
-    static func lastSuccessfulSyncs(_ db: Database) throws -> [Int64: Timestamp] {
+    static func lastSuccessfulSyncs(_ db: any LedgerSQL) throws -> [Int64: Timestamp] {
         var out = [Int64: Timestamp]()
-        for row in try Row.fetchAll(db, sql: """
+        for row in try SQLRow.fetchAll(db, sql: """
             SELECT account_id, max(finished_at) FROM runs WHERE succeeded = 1 AND kind IN ('sync', 'reconcile')
               AND account_id IS NOT NULL GROUP BY account_id
             """) {
@@ -192,7 +191,7 @@ enum AccountQueries {
         return out
     }
 
-    static func insertAccount(_ db: Database, name: String, endpoint: Account.Endpoint?, username: String?,
+    static func insertAccount(_ db: any LedgerSQL, name: String, endpoint: Account.Endpoint?, username: String?,
                               passwordSource: Account.PasswordSource?, at now: Timestamp) throws -> Account {
         if try Bool.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE name = ?", arguments: [name]) == true {
             throw AccountError.exists(name)
@@ -205,7 +204,7 @@ enum AccountQueries {
         return try account(db, named: name)
     }
 
-    static func store(_ db: Database, _ a: Account) throws {
+    static func store(_ db: any LedgerSQL, _ a: Account) throws {
         try db.execute(sql: """
             UPDATE accounts SET region = ?, api_url = ?, username = ?, password_env = ?, password_file = ?, archived_at = ?
             WHERE id = ?
@@ -217,7 +216,7 @@ enum AccountQueries {
     /// active account; else, in a ledger without accounts, a new `default` whose identity its
     /// first API run fills in (so `import` into a new ledger needs no `account` command).
     /// - Throws: `AccountError.ambiguous` when the ledger has several accounts.
-    static func accountID(_ db: Database, _ account: Account?, at now: Timestamp) throws -> Int64 {
+    static func accountID(_ db: any LedgerSQL, _ account: Account?, at now: Timestamp) throws -> Int64 {
         if let account { return account.id }
         let active = try Int64.fetchAll(db, sql: "SELECT id FROM accounts WHERE archived_at IS NULL ORDER BY id LIMIT 2")
         switch active.count {

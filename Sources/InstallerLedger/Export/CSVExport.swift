@@ -1,5 +1,4 @@
 import Dispatch
-import GRDB
 
 // MARK: - Streaming an export
 
@@ -41,8 +40,8 @@ extension Ledger {
                     let end = instant.adding(.init(nanoseconds: 1))
                     filter.until = min(filter.until ?? end, end)
                 }
-                let (sql, args) = LedgerQueries.selectEvents(filter)
-                let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
+                let (sql, args) = LedgerQueries.selectEvents(filter, engine: db.engine)
+                let cursor = try SQLRow.fetchCursor(db, sql: sql, arguments: args)
                 let names = try AccountQueries.accountNames(db)
                 while let row = try cursor.next() { try out.event(LedgerQueries.decodeEvent(row, accountNames: names)) }
             }

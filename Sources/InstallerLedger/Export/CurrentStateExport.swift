@@ -1,4 +1,3 @@
-import GRDB
 
 /// The installers and products tables of the current state, straight from SQL to CSV
 /// bytes: no intermediate installer values, no per-cell strings for numbers, flags and
@@ -44,10 +43,10 @@ enum CurrentStateExport {
     }
 
     /// Streams the table's rows into the export, in uuid order.
-    static func write(_ db: Database, _ options: ExportOptions, to out: inout ExportStream) throws {
+    static func write(_ db: any LedgerSQL, _ options: ExportOptions, to out: inout ExportStream) throws {
         var sql = "SELECT " + installerColumns.map(\.0).joined(separator: ", ") + " FROM installers"
         var conditions = [String]()
-        var args = StatementArguments()
+        var args = SQLArguments()
         if let since = options.since { conditions.append("create_time >= ?"); args += [since.nanoseconds] }
         if let until = options.until { conditions.append("create_time < ?"); args += [until.nanoseconds] }
         if let scoped = options.scope.sqlCondition() { conditions.append(scoped) }
@@ -55,7 +54,7 @@ enum CurrentStateExport {
         // Sorting the rows is cheaper than visiting them through the uuid index: that reads
         // a random table page per installer (measured 7.0 s against 5.6 s of CPU at 1M).
         sql = sql.replacingOccurrences(of: " FROM installers", with: " FROM installers NOT INDEXED") + " ORDER BY uuid"
-        let installers = try Row.fetchCursor(db, sql: sql, arguments: args)
+        let installers = try SQLRow.fetchCursor(db, sql: sql, arguments: args)
         var products = try MergedChildren(db, sql: """
             SELECT installer_uuid, position, product_id, product_display_name, pool_uuid, pool_display_name,
               subscription_uuid, subscription_support_code FROM activated_products ORDER BY installer_uuid, position
@@ -70,7 +69,7 @@ enum CurrentStateExport {
         var ownComponents = [(String, Int64)]()
         var subscriptions = [String]()
         let accountNames = try AccountQueries.accountNames(db)
-        func writeAccount(_ row: Row) {
+        func writeAccount(_ row: SQLRow) {
             out.writer.bytes.append(UInt8(ascii: ","))
             if let id = row[19] as Int64?, let name = accountNames[id] { out.writer.writeField(name) }
         }
@@ -123,7 +122,7 @@ enum CurrentStateExport {
 
     /// Writes one installer column as a cell.
     @inline(__always)
-    static func write(_ row: Row, _ k: Int, separated: Bool, to w: inout CSVWriter) {
+    static func write(_ row: SQLRow, _ k: Int, separated: Bool, to w: inout CSVWriter) {
         if separated { w.bytes.append(UInt8(ascii: ",")) }
         switch installerColumns[k].1 {
         case .text:
@@ -142,14 +141,14 @@ enum CurrentStateExport {
 
 /// A child table read in installer-uuid order alongside the installers, also in uuid order.
 struct MergedChildren<Child> {
-    let cursor: RowCursor
-    let decode: (Row) -> Child
+    let cursor: any SQLCursor
+    let decode: (SQLRow) -> Child
     let uuid: (Child) -> String
     /// The first child not yet handed out.
     var next: Child?
 
-    init(_ db: Database, sql: String, decode: @escaping (Row) -> Child, uuid: @escaping (Child) -> String) throws {
-        cursor = try Row.fetchCursor(db, sql: sql)
+    init(_ db: any LedgerSQL, sql: String, decode: @escaping (SQLRow) -> Child, uuid: @escaping (Child) -> String) throws {
+        cursor = try SQLRow.fetchCursor(db, sql: sql)
         self.decode = decode
         self.uuid = uuid
         next = try cursor.next().map(decode)

@@ -1,4 +1,3 @@
-import GRDB
 
 /// The installer that last covered a group or product, as `gaps` shows it.
 public struct CoveringInstaller: Sendable, Equatable {

@@ -1,4 +1,3 @@
-import GRDB
 
 /// One (account, device group, product set) of the ledger: the key of the index
 /// `installers_by_subject` (0007), through which the coverage questions are answered.
@@ -36,7 +35,7 @@ struct LiveSubject {
 enum CoverageQueries {
     /// The device groups and products without a usable installer at `date`.
     /// - Parameter live: ``live(_:at:scope:)`` at `date` or earlier, when the caller has it.
-    static func coverageGaps(_ db: Database, at date: Timestamp, scope: AccountScope = .all,
+    static func coverageGaps(_ db: any LedgerSQL, at date: Timestamp, scope: AccountScope = .all,
                              live: [LiveSubject]? = nil) throws -> CoverageGaps {
         let live = try live ?? Self.live(db, at: date, scope: scope)
         var coveredGroups = Set<GroupKey>(), coveredProducts = Set<ProductKey>()
@@ -77,10 +76,10 @@ enum CoverageQueries {
         GROUP BY security_group_uuid, product_ids
         """
 
-    static func live(_ db: Database, at: Timestamp, scope: AccountScope) throws -> [LiveSubject] {
+    static func live(_ db: any LedgerSQL, at: Timestamp, scope: AccountScope) throws -> [LiveSubject] {
         var live = [LiveSubject]()
         for account in try accounts(db, scope: scope) {
-            let rows = try Row.fetchCursor(try db.cachedStatement(sql: liveSQL), arguments: [account, at.nanoseconds])
+            let rows = try SQLRow.fetchCursor(db, sql: liveSQL, arguments: [account, at.nanoseconds])
             while let row = try rows.next() {
                 live.append(LiveSubject(key: SubjectKey(account: account, group: row[0], productIds: row[1]), usable: row[2],
                                         nextExpiry: row[3], lastExpiry: row[4], withoutExpiry: row[5]))
@@ -93,7 +92,7 @@ enum CoverageQueries {
     /// index scan: one or two seeks per distinct (account, status, group, product set), the
     /// next product set in the group, else the next group (two seeks on equality and one
     /// range cost half what one row-value comparison does). Stepped through SQLite's C API
-    /// (``BulkStatement``): thousands of one-row queries, where GRDB's per-query bookkeeping
+    /// (``any SQLStatement``): thousands of one-row queries, where GRDB's per-query bookkeeping
     /// would cost more than the seeks.
     static let watchedSQL = {
         let select = "SELECT security_group_uuid, product_ids FROM installers INDEXED BY installers_by_subject WHERE account_id IS ?1 AND status = ?2"
@@ -102,14 +101,14 @@ enum CoverageQueries {
                 nextGroup: "\(select) AND security_group_uuid > ?3 ORDER BY security_group_uuid, product_ids LIMIT 1")
     }()
 
-    static func watched(_ db: Database, scope: AccountScope) throws -> Set<SubjectKey> {
-        let firstGroup = try BulkStatement(db, sql: watchedSQL.first)
-        let sameGroup = try BulkStatement(db, sql: watchedSQL.sameGroup)
-        let nextGroup = try BulkStatement(db, sql: watchedSQL.nextGroup)
+    static func watched(_ db: any LedgerSQL, scope: AccountScope) throws -> Set<SubjectKey> {
+        let firstGroup = try db.prepare(sql: watchedSQL.first)
+        let sameGroup = try db.prepare(sql: watchedSQL.sameGroup)
+        let nextGroup = try db.prepare(sql: watchedSQL.nextGroup)
         var keys = Set<SubjectKey>()
         for account in try accounts(db, scope: scope) {
             for status in [InstallerStatus.usable, .unusable] {
-                func step(_ statement: BulkStatement, after key: SubjectKey?) throws -> SubjectKey? {
+                func step(_ statement: any SQLStatement, after key: SubjectKey?) throws -> SubjectKey? {
                     statement.bind(1, account)
                     statement.bind(2, status.rawValue)
                     if let key {
@@ -132,15 +131,15 @@ enum CoverageQueries {
 
     /// The accounts that have installers (nil: installers recorded before any account), in
     /// scope: one seek each on the index's first column.
-    static func accounts(_ db: Database, scope: AccountScope) throws -> [Int64?] {
+    static func accounts(_ db: any LedgerSQL, scope: AccountScope) throws -> [Int64?] {
         if let ids = scope.ids { return ids.sorted() }
         var found = [Int64?]()
         if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM installers WHERE account_id IS NULL)") == true {
             found.append(nil)
         }
         var after = Int64.min
-        while let next = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT min(account_id) FROM installers WHERE account_id > ?"),
-                                           arguments: [after]) {
+        while let next = try Int64.fetchOne(db, sql: "SELECT min(account_id) FROM installers WHERE account_id > ?",
+                                            arguments: [after]) {
             found.append(next)
             after = next
         }
@@ -149,17 +148,17 @@ enum CoverageQueries {
 
     /// The installers that are not deleted under `keys`, in the ledger's order (rowid, as a
     /// full read would meet them), each with the display name of `product` when given.
-    static func records(_ db: Database, of keys: [SubjectKey], product: Int64?,
+    static func records(_ db: any LedgerSQL, of keys: [SubjectKey], product: Int64?,
                         _ body: (CoverageRecord, String) throws -> Void) throws {
         var found = [(id: Int64, record: CoverageRecord, name: String)]()
         for key in keys {
-            let rows = try Row.fetchCursor(try db.cachedStatement(sql: """
+            let rows = try SQLRow.fetchCursor(db, sql: """
                 SELECT i.id, i.uuid, i.display_name, i.group_display_name, i.status, i.status_changed_at, i.create_time,
                   i.expire_time, (SELECT p.product_display_name FROM activated_products p
                                   WHERE p.installer_uuid = i.uuid AND p.product_id = ? ORDER BY p.position LIMIT 1)
                 FROM installers i
                 WHERE i.status IN ('usable', 'unusable') AND i.account_id IS ? AND i.security_group_uuid = ? AND i.product_ids = ?
-                """), arguments: [product, key.account, key.group, key.productIds])
+                """, arguments: [product, key.account, key.group, key.productIds])
             while let row = try rows.next() {
                 found.append((row[0], CoverageRecord(
                     uuid: row[1], displayName: row[2], securityGroupUuid: key.group, groupDisplayName: row[3],
@@ -175,7 +174,7 @@ enum CoverageQueries {
     /// The report's usable installers by account and device group, and by account and
     /// product, from the live subjects: count, next expiry, covered until, and the name the
     /// installer expiring last gives it (one without an expiry counts as last).
-    static func summaries(_ db: Database, live: [LiveSubject], names: [Int64: String]) throws -> (byGroup: [ReportCoverage], byProduct: [ReportCoverage]) {
+    static func summaries(_ db: any LedgerSQL, live: [LiveSubject], names: [Int64: String]) throws -> (byGroup: [ReportCoverage], byProduct: [ReportCoverage]) {
         struct Tally {
             var usable = 0
             var next: Int64?
@@ -206,15 +205,15 @@ enum CoverageQueries {
         func name(_ t: Tally, product: Int64?) throws -> String {
             var best: (uuid: String, name: String)?
             for key in t.namingKeys {
-                guard let row = try Row.fetchOne(try db.cachedStatement(sql: """
-                    SELECT i.uuid, CASE WHEN ? IS NULL THEN i.group_display_name ELSE
+                guard let row = try SQLRow.fetchOne(db, sql: """
+                    SELECT i.uuid, CASE WHEN CAST(? AS BIGINT) IS NULL THEN i.group_display_name ELSE
                       (SELECT p.product_display_name FROM activated_products p
                        WHERE p.installer_uuid = i.uuid AND p.product_id = ? ORDER BY p.position LIMIT 1) END
                     FROM installers i INDEXED BY installers_by_subject
                     WHERE i.account_id IS ? AND i.status = 'usable' AND i.security_group_uuid = ? AND i.product_ids = ?
                       AND i.expire_time IS ?
                     ORDER BY i.uuid DESC LIMIT 1
-                    """), arguments: [product, product, key.account, key.group, key.productIds,
+                    """, arguments: [product, product, key.account, key.group, key.productIds,
                                      t.forGood ? nil : t.last]) else { continue }
                 let uuid: String = row[0]
                 if best.map({ uuid > $0.uuid }) ?? true { best = (uuid, row[1] ?? "") }

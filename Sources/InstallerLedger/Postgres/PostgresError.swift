@@ -22,9 +22,25 @@ public enum PostgresLedgerError: Error, Equatable, Sendable {
     case betweenServers(to: String)
     /// The server refused a statement.
     case server(url: String, message: String)
-    /// A command other than `copy --to` was given a PostgreSQL URL: this build keeps the
-    /// commands' ledger in SQLite.
-    case commandsNeedSQLite(url: String)
+    /// The server refused a statement of a command, with its SQLSTATE.
+    case rejected(url: String, message: String, sqlState: String)
+    /// The connection broke (server restarted, network gone): whatever the transaction had
+    /// not committed is rolled back.
+    case connectionLost(url: String, reason: String)
+}
+
+extension PostgresLedgerError {
+    /// Two transactions raced and the server chose this one to fail: run it again.
+    var isSerializationFailure: Bool {
+        if case .rejected(_, _, let state) = self { return state == "40001" || state == "40P01" }
+        return false
+    }
+
+    /// The role may read but not write (a read-only role, or a read-only transaction).
+    var isWriteRefused: Bool {
+        if case .rejected(_, _, let state) = self { return state == "42501" || state == "25006" }
+        return false
+    }
 }
 
 extension PostgresLedgerError: CustomStringConvertible, ClassifiedError {
@@ -52,17 +68,29 @@ extension PostgresLedgerError: CustomStringConvertible, ClassifiedError {
             "copying one PostgreSQL database into another (\(to)) is pg_dump's job: 'pg_dump --format custom SOURCE | pg_restore --dbname DEST'"
         case .server(let url, let message):
             "\(url): \(message)"
-        case .commandsNeedSQLite(let url):
-            "\(url) is a PostgreSQL database; this build runs its commands on a SQLite ledger file, and can copy one into PostgreSQL: 'installer-ledger copy --db FILE --to \(url)'"
+        case .rejected(let url, let message, _) where isWriteRefused:
+            "the PostgreSQL role cannot change the ledger at \(url) (\(message)); this command writes: run it as a role that may write (list, show, history, export and gaps only read)"
+        case .rejected(let url, let message, _) where isSerializationFailure:
+            "the ledger at \(url) was changed by other runs at the same moment, again and again (\(message)); nothing of this run was written: run the command again"
+        case .rejected(let url, let message, let state):
+            "\(url) refused a statement: \(message) (SQLSTATE \(state)); nothing of this run was written"
+        case .connectionLost(let url, let reason):
+            "the connection to \(url) was lost (\(reason)); what this run had not committed was rolled back: run the command again when the server is back"
         }
     }
 
     public var exitClass: ExitClass {
         switch self {
-        case .invalidURL, .destinationNotEmpty, .commandsNeedSQLite, .betweenServers: .usage
+        case .invalidURL, .destinationNotEmpty, .betweenServers: .usage
         case .passwordFileReadable, .passwordFileUnreadable, .authenticationFailed: .notAllowed
         case .noLedger: .noInput
         case .cannotConnect, .newerSchema, .editedMigration, .server: .ioError
+        case .connectionLost: .temporary
+        case .rejected(_, _, let state):
+            if isWriteRefused { .notAllowed }
+            else if isSerializationFailure || state.hasPrefix("08") || state.hasPrefix("57P") || state == "55P03" { .temporary }
+            else if state.hasPrefix("53") || state.hasPrefix("58") { .ioError }
+            else { .internalError }
         }
     }
 }

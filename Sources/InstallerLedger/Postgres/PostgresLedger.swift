@@ -25,6 +25,12 @@ public final class PostgresLedger: Sendable {
     /// Connects, with the password found as libpq finds it.
     /// - Throws: `PostgresLedgerError` (`.cannotConnect`, `.authenticationFailed`, password file).
     public static func connect(_ url: PostgresURL, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> PostgresLedger {
+        try open(url, environment: environment)
+    }
+
+    /// Connects, waiting on the calling thread (never an event loop).
+    /// - Throws: `PostgresLedgerError` (`.cannotConnect`, `.authenticationFailed`, password file).
+    public static func open(_ url: PostgresURL, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PostgresLedger {
         let user = url.user ?? environment["PGUSER"].flatMap { $0.isEmpty ? nil : $0 } ?? currentUserName()
         let password = try PostgresPassword.resolve(for: url, user: user, environment: environment)
         var configuration = PostgresConnection.Configuration(host: url.host, port: url.port, username: user, password: password,
@@ -32,7 +38,8 @@ public final class PostgresLedger: Sendable {
         if url.sslMode == .verifyFull { configuration.options.tlsServerName = url.host }
         configuration.options.connectTimeout = .seconds(10)
         do {
-            let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "installer-ledger.postgres"))
+            let connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
+                                                            id: 1, logger: Logger(label: "installer-ledger.postgres")).wait()
             return PostgresLedger(url: url, connection: connection)
         } catch let error as PSQLError {
             throw describe(error, url: url, connecting: true)
@@ -59,6 +66,11 @@ public final class PostgresLedger: Sendable {
 
     public func close() async {
         try? await connection.close()
+    }
+
+    /// Closes the connection, waiting on the calling thread.
+    public func closeBlocking() {
+        try? connection.close().wait()
     }
 
     static func tls(_ url: PostgresURL) throws -> PostgresConnection.Configuration.TLS {
@@ -102,23 +114,22 @@ public final class PostgresLedger: Sendable {
         if state == "3D000" {  // invalid_catalog_name
             return .cannotConnect(url: url.redacted, reason: "the database \(url.database) does not exist; create it first ('createdb --owner USER \(url.database)')")
         }
+        if !connecting, [.serverClosedConnection, .connectionError, .uncleanShutdown, .clientClosedConnection].contains(error.code) {
+            return .connectionLost(url: url.redacted, reason: error.underlying.map { PostgresURL.redact(String(describing: $0)) } ?? String(describing: error.code))
+        }
         if connecting || error.serverInfo == nil {
             let reason = error.underlying.map { PostgresURL.redact(String(describing: $0)) } ?? PostgresURL.redact(message)
             return .cannotConnect(url: url.redacted, reason: reason + Self.connectHint)
         }
-        return .server(url: url.redacted, message: PostgresURL.redact(message))
+        return .rejected(url: url.redacted, message: PostgresURL.redact(message), sqlState: state)
     }
 
     // MARK: - Running SQL
 
     /// Runs one statement, wrapping server errors.
     @discardableResult
-    func run(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) async throws -> [PostgresRow] {
-        do {
-            return try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect()
-        } catch let error as PSQLError {
-            throw Self.describe(error, url: url)
-        }
+    func run(_ sql: String, _ values: [SQLValue] = []) throws -> [PostgresRow] {
+        try queryBlocking(sql, values).rows
     }
 
     /// Runs one query and streams its rows.
@@ -139,39 +150,37 @@ public final class PostgresLedger: Sendable {
     /// - Returns: the identifiers applied now.
     /// - Throws: `PostgresLedgerError.newerSchema` or `.editedMigration` before changing anything.
     @discardableResult
-    public func migrate() async throws -> [String] {
-        try await run("SELECT pg_advisory_lock(\(Self.migrationLock))")
+    public func migrate() throws -> [String] {
+        try run("SELECT pg_advisory_lock(\(Self.migrationLock))")
         do {
-            let applied = try await appliedMigrations()
+            let applied = try appliedMigrations()
             try check(applied)
             var done = [String]()
             for m in Self.shipped where applied[m.identifier] == nil {
-                try await run("BEGIN")
+                try run("BEGIN")
                 do {
-                    for statement in Self.statements(m.sql) { try await run(statement) }
-                    var binds = PostgresBindings()
-                    binds.append(m.identifier)
-                    binds.append(SHA256.hex(Array(m.sql.utf8)))
-                    try await run("INSERT INTO ledger_migration_checksums (identifier, sha256) VALUES ($1, $2)", binds)
-                    try await run("COMMIT")
+                    for statement in Self.statements(m.sql) { try run(statement) }
+                    try run("INSERT INTO ledger_migration_checksums (identifier, sha256) VALUES ($1, $2)",
+                            [.text(m.identifier), .text(SHA256.hex(Array(m.sql.utf8)))])
+                    try run("COMMIT")
                 } catch {
-                    _ = try? await run("ROLLBACK")
+                    _ = try? run("ROLLBACK")
                     throw error
                 }
                 done.append(m.identifier)
             }
-            try await run("SELECT pg_advisory_unlock(\(Self.migrationLock))")
+            try run("SELECT pg_advisory_unlock(\(Self.migrationLock))")
             return done
         } catch {
-            _ = try? await run("SELECT pg_advisory_unlock(\(Self.migrationLock))")
+            _ = try? run("SELECT pg_advisory_unlock(\(Self.migrationLock))")
             throw error
         }
     }
 
     /// Refuses a database whose ledger is not at this build's schema, without changing it:
     /// a copy reads it as it is.
-    public func verifyCurrentSchema() async throws {
-        let applied = try await appliedMigrations()
+    public func verifyCurrentSchema() throws {
+        let applied = try appliedMigrations()
         try check(applied)
         if let missing = Self.shipped.first(where: { applied[$0.identifier] == nil }) {
             throw PostgresLedgerError.noLedger(url: url.redacted, reason: applied.isEmpty
@@ -193,11 +202,11 @@ public final class PostgresLedger: Sendable {
     }
 
     /// The applied migrations with their checksums; empty for a database without a ledger.
-    public func appliedMigrations() async throws -> [String: String] {
-        let exists = try await run("SELECT to_regclass('ledger_migration_checksums') IS NOT NULL")
+    public func appliedMigrations() throws -> [String: String] {
+        let exists = try run("SELECT to_regclass('ledger_migration_checksums') IS NOT NULL")
         guard let row = exists.first, try row.decode(Bool.self) else { return [:] }
         var applied = [String: String]()
-        for row in try await run("SELECT identifier, sha256 FROM ledger_migration_checksums") {
+        for row in try run("SELECT identifier, sha256 FROM ledger_migration_checksums") {
             let (id, sum) = try row.decode((String, String).self)
             applied[id] = sum
         }
@@ -205,9 +214,9 @@ public final class PostgresLedger: Sendable {
     }
 
     /// The tables of the current schema that are not the ledger's.
-    func foreignTables() async throws -> [String] {
+    func foreignTables() throws -> [String] {
         let known = Set(LedgerCopy.tables + ["ledger_migration_checksums"])
-        return try await run("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")
+        return try run("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")
             .map { try $0.decode(String.self) }.filter { !known.contains($0) }
     }
 

@@ -1,4 +1,3 @@
-import GRDB
 
 /// Why a reconcile run could not finish.
 public enum ReconcileError: Error, Sendable {
@@ -84,11 +83,11 @@ extension ReconcilePlan {
 
 /// Reconcile's SQL, inside the read or write transaction the caller holds.
 enum ReconcileQueries {
-    static func reconcileCandidates(_ db: Database, expiredAt: Timestamp?, scope: AccountScope) throws -> [ReconcileCandidate] {
+    static func reconcileCandidates(_ db: any LedgerSQL, expiredAt: Timestamp?, scope: AccountScope) throws -> [ReconcileCandidate] {
         // Both forms are served by the partial index `installers_usable_by_expiry` (0003).
         var sql = "SELECT uuid, display_name, expire_time FROM installers WHERE status = 'usable'"
         if let scoped = scope.sqlCondition() { sql += " AND " + scoped }
-        var args = StatementArguments()
+        var args = SQLArguments()
         if let expiredAt {
             sql += " AND expire_time <= ?"
             args += [expiredAt.nanoseconds]
@@ -96,7 +95,7 @@ enum ReconcileQueries {
         // Expiry order comes free from the index; the planner breaks ties by uuid.
         sql += " ORDER BY expire_time"
         var result = [ReconcileCandidate]()
-        let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
+        let cursor = try SQLRow.fetchCursor(db, sql: sql, arguments: args)
         while let row = try cursor.next() {
             result.append(ReconcileCandidate(uuid: row[0], displayName: row[1],
                                              expireTime: (row[2] as Int64?).map(Timestamp.init(nanoseconds:))))
@@ -105,7 +104,7 @@ enum ReconcileQueries {
     }
 
     /// Applies a plan made from the ledger inside the current transaction.
-    static func apply(_ plan: ReconcilePlan, _ db: Database, account: Int64?) throws {
+    static func apply(_ plan: ReconcilePlan, _ db: any LedgerSQL, account: Int64?) throws {
         let now = plan.now
         let scoped = AccountScope(ids: account.map { [$0] }).sqlCondition().map { " AND " + $0 } ?? ""
         var recorder = InstallerRecorder(db: db, source: .reconcile, now: now, touchLastSeen: true, account: account)
@@ -153,10 +152,10 @@ enum ReconcileQueries {
     }
 
     /// Marks one usable installer unusable with a `became_unusable` event.
-    static func markUnusable(_ db: Database, uuid: String, reason: String, at now: Timestamp, details: String?) throws {
-        try db.cachedStatement(sql: """
+    static func markUnusable(_ db: any LedgerSQL, uuid: String, reason: String, at now: Timestamp, details: String?) throws {
+        try db.execute(sql: """
             UPDATE installers SET status = 'unusable', status_reason = ?, status_changed_at = ? WHERE uuid = ? AND status = 'usable'
-            """).execute(arguments: [reason, now.nanoseconds, uuid])
+            """, arguments: [reason, now.nanoseconds, uuid])
         guard db.changesCount == 1 else { throw ReconcileError.planOutdated(expected: 1, applied: 0) }
         try EventLog.append(db, uuid: uuid, kind: .becameUnusable, at: now, source: .reconcile, reason: reason, details: details)
     }

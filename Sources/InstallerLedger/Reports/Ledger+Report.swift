@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What can stop a report from reading the ledger or writing its output.
 public enum ReportError: Error, Equatable, Sendable {
@@ -26,7 +25,7 @@ extension Ledger {
     /// Opens an existing ledger for a report; unlike ``open(path:)`` it never creates one.
     /// - Throws: `ReportError.ledgerMissing`, or `LedgerError` when it cannot be opened.
     public static func openExisting(path: String) throws -> Ledger {
-        try refusePostgres(path)
+        if PostgresURL.isPostgres(path) { return try openPostgres(path, existing: true) }
         guard FileManager.default.fileExists(atPath: path) else { throw ReportError.ledgerMissing(path: path) }
         return try open(path: path)
     }
@@ -119,9 +118,9 @@ enum ReportQueries {
     }
 
     /// How many installers a section holds, by account.
-    static func count(_ db: Database, _ section: Section) throws -> [(account: Int64?, count: Int)] {
-        try Row.fetchAll(db, sql: "SELECT account_id, count(*) FROM installers WHERE \(section.condition) GROUP BY account_id",
-                         arguments: StatementArguments(section.arguments)).map { ($0[0], $0[1]) }
+    static func count(_ db: any LedgerSQL, _ section: Section) throws -> [(account: Int64?, count: Int)] {
+        try SQLRow.fetchAll(db, sql: "SELECT account_id, count(*) FROM installers WHERE \(section.condition) GROUP BY account_id",
+                         arguments: SQLArguments(section.arguments)).map { ($0[0], $0[1]) }
     }
 }
 
@@ -130,9 +129,9 @@ extension ReportQueries {
     /// Each account in scope that is not archived (archived ones only when named) with its
     /// last successful refresh at or before `now`, by name; an account that never had one
     /// is listed with nil.
-    static func lastSuccessfulRefreshes(_ db: Database, at now: Timestamp, scope: AccountScope) throws -> [AccountRefresh] {
+    static func lastSuccessfulRefreshes(_ db: any LedgerSQL, at now: Timestamp, scope: AccountScope) throws -> [AccountRefresh] {
         var last = [Int64: Timestamp]()
-        for row in try Row.fetchAll(db, sql: """
+        for row in try SQLRow.fetchAll(db, sql: """
             SELECT account_id, max(finished_at) FROM runs WHERE succeeded = 1 AND finished_at <= ?
               AND (kind = 'sync' OR (kind = 'reconcile' AND coalesce(json_extract(counts, '$.offline'), 0) = 0))
               AND account_id IS NOT NULL GROUP BY account_id
@@ -150,12 +149,12 @@ extension ReportQueries {
         """
 
     /// A section's installers, soonest expiry first (at most `limit`), with their products:
-    /// only the columns a report shows. Stepped through SQLite's C API (``BulkStatement``):
+    /// only the columns a report shows. Stepped through SQLite's C API (``any SQLStatement``):
     /// a JSON report of a million-installer ledger reads some 40,000 of them.
     /// `names`: the accounts' names by id, read once in the snapshot.
-    static func reportInstallers(_ db: Database, _ section: Section, limit: Int?, names: [Int64: String]) throws -> [ReportInstaller] {
+    static func reportInstallers(_ db: any LedgerSQL, _ section: Section, limit: Int?, names: [Int64: String]) throws -> [ReportInstaller] {
         var result = [ReportInstaller]()
-        let statement = try BulkStatement(db, sql: """
+        let statement = try db.prepare(sql: """
             SELECT uuid, display_name, os_family_id, security_group_uuid, group_display_name, expire_time, status, status_reason,
               account_id
             FROM installers WHERE \(section.condition) ORDER BY expire_time, uuid\(limit.map { " LIMIT \($0)" } ?? "")
@@ -179,10 +178,10 @@ extension ReportQueries {
     /// installer on it (40,000 installers' products read half the pages that way).
     struct ProductReader {
         static let batch = 500
-        let db: Database
-        var statements = [Int: BulkStatement]()
+        let db: any LedgerSQL
+        var statements = [Int: any SQLStatement]()
 
-        init(_ db: Database) { self.db = db }
+        init(_ db: any LedgerSQL) { self.db = db }
 
         mutating func attach(to installers: inout [ReportInstaller]) throws {
             let order = installers.indices.sorted { installers[$0].uuid < installers[$1].uuid }
@@ -192,9 +191,9 @@ extension ReportQueries {
                 start += batch.count
                 var index = [String: Int]()
                 for i in batch { index[installers[i].uuid] = i }
-                let statement = try statements[batch.count] ?? BulkStatement(db, sql: """
+                let statement = try statements[batch.count] ?? db.prepare(sql: """
                     SELECT installer_uuid, product_id, product_display_name FROM activated_products
-                    WHERE installer_uuid IN (\(databaseQuestionMarks(count: batch.count))) ORDER BY installer_uuid, position
+                    WHERE installer_uuid IN (\(sqlPlaceholders(count: batch.count))) ORDER BY installer_uuid, position
                     """)
                 statements[batch.count] = statement
                 for (n, i) in batch.enumerated() { statement.bind(Int32(n + 1), installers[i].uuid) }

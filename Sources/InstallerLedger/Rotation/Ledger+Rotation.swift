@@ -1,4 +1,3 @@
-import GRDB
 
 // MARK: - Rotation inputs and hand-over
 
@@ -15,16 +14,16 @@ extension Ledger {
             var creations = [String: PendingCreation]()
             var originals = [String: CreateInstallerRequest]()
             for chunk in stride(from: 0, to: uuids.count, by: 400).map({ Array(uuids[$0..<min($0 + 400, uuids.count)]) }) {
-                let marks = databaseQuestionMarks(count: chunk.count)
+                let marks = sqlPlaceholders(count: chunk.count)
                 // The newest creation per plan key that is not known to have failed.
                 for creation in try CreationQueries.fetchPending(db, state: nil, planKeys: chunk.map(RotationPlanKey.forPredecessor))
                 where creation.state != .failed {
                     if let predecessor = RotationPlanKey.predecessor(of: creation.planKey) { creations[predecessor] = creation }
                 }
-                let rows = try Row.fetchAll(db, sql: """
+                let rows = try SQLRow.fetchAll(db, sql: """
                     SELECT installer_uuid, request_json FROM pending_creations
                     WHERE state = 'resolved' AND installer_uuid IN (\(marks)) ORDER BY id
-                    """, arguments: StatementArguments(chunk))
+                    """, arguments: SQLArguments(chunk))
                 for row in rows {
                     if case .object(let o)? = try? JSONParser.parse(Array((row[1] as String).utf8)),
                        let request = try? CreateInstallerRequest(json: o) {
@@ -43,7 +42,7 @@ extension Ledger {
     /// matches the selection's group, OS and name (not its time window), oldest link first.
     public func pendingHandOver(_ selection: RotationSelection) throws -> [HandOverEntry] {
         try read { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try SQLRow.fetchAll(db, sql: """
                 SELECT predecessor_uuid, successor_uuid FROM successions WHERE handed_over_at IS NULL
                 ORDER BY linked_at, predecessor_uuid
                 """)
@@ -64,20 +63,21 @@ extension Ledger {
     public func markHandedOver(predecessors: [String], at now: Timestamp) throws {
         guard !predecessors.isEmpty else { return }
         try write { db in
-            let statement = try db.cachedStatement(sql: "UPDATE successions SET handed_over_at = ? WHERE predecessor_uuid = ?")
-            for uuid in predecessors { try statement.execute(arguments: [now.nanoseconds, uuid]) }
+            for uuid in predecessors {
+                try db.execute(sql: "UPDATE successions SET handed_over_at = ? WHERE predecessor_uuid = ?", arguments: [now.nanoseconds, uuid])
+            }
         }
     }
 }
 
 /// Many plan keys at once, for rotate.
 extension CreationQueries {
-    static func fetchPending(_ db: Database, state: PendingCreation.State?, planKeys: [String]) throws -> [PendingCreation] {
+    static func fetchPending(_ db: any LedgerSQL, state: PendingCreation.State?, planKeys: [String]) throws -> [PendingCreation] {
         guard !planKeys.isEmpty else { return [] }
         // fetchPending filters by one plan key; many keys are read in one indexed query here.
         let ids = try String.fetchAll(db, sql: """
-            SELECT DISTINCT plan_key FROM pending_creations WHERE plan_key IN (\(databaseQuestionMarks(count: planKeys.count)))
-            """, arguments: StatementArguments(planKeys))
+            SELECT DISTINCT plan_key FROM pending_creations WHERE plan_key IN (\(sqlPlaceholders(count: planKeys.count)))
+            """, arguments: SQLArguments(planKeys))
         return try ids.flatMap { try fetchPending(db, state: state, planKey: $0) }
     }
 }

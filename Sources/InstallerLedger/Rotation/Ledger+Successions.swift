@@ -1,4 +1,3 @@
-import GRDB
 
 /// One replacement: an old installer and the new one created for it.
 public struct Succession: Sendable, Equatable {
@@ -55,7 +54,7 @@ extension Ledger {
     /// Every replacement, oldest link first.
     public func successions() throws -> [Succession] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try SQLRow.fetchAll(db, sql: """
                 SELECT predecessor_uuid, successor_uuid, linked_at, source, handed_over_at FROM successions ORDER BY linked_at, predecessor_uuid
                 """).map(SuccessionQueries.decodeSuccession)
         }
@@ -80,13 +79,13 @@ enum SuccessionQueries {
     /// `sync`): if it was a replacement, links it to its predecessor in the same transaction,
     /// so a rotation interrupted after ESET answered, or resolved later by `sync`, is linked
     /// exactly once.
-    static func linkIfReplacement(_ db: Database, localId: String, successor: String, source: EventSource, at now: Timestamp) throws {
+    static func linkIfReplacement(_ db: any LedgerSQL, localId: String, successor: String, source: EventSource, at now: Timestamp) throws {
         let planKey = try String.fetchOne(db, sql: "SELECT plan_key FROM pending_creations WHERE local_id = ?", arguments: [localId])
         guard let predecessor = RotationPlanKey.predecessor(of: planKey) else { return }
         _ = try link(db, predecessor: predecessor, successor: successor, creationLocalId: localId, source: source, at: now)
     }
 
-    static func link(_ db: Database, predecessor: String, successor: String, creationLocalId: String?,
+    static func link(_ db: any LedgerSQL, predecessor: String, successor: String, creationLocalId: String?,
                      source: EventSource, at now: Timestamp) throws -> Bool {
         guard predecessor != successor,
               try Bool.fetchOne(db, sql: "SELECT 1 FROM installers WHERE uuid = ?", arguments: [predecessor]) == true,
@@ -105,23 +104,23 @@ enum SuccessionQueries {
         return true
     }
 
-    static func decodeSuccession(_ row: Row) -> Succession {
+    static func decodeSuccession(_ row: SQLRow) -> Succession {
         Succession(predecessorUuid: row[0], successorUuid: row[1], linkedAt: Timestamp(nanoseconds: row[2]),
                    source: EventSource(rawValue: row[3]) ?? .rotate,
                    handedOverAt: (row[4] as Int64?).map(Timestamp.init(nanoseconds:)))
     }
 
     /// Fills `successorUuid` and `predecessorUuid` of a batch of installers in one query.
-    static func attachSuccessions(_ db: Database, to entries: inout [LedgerInstaller]) throws {
+    static func attachSuccessions(_ db: any LedgerSQL, to entries: inout [LedgerInstaller]) throws {
         guard !entries.isEmpty else { return }
         var index = [String: Int]()
         for (i, e) in entries.enumerated() { index[e.installer.uuid] = i }
         let uuids = entries.map(\.installer.uuid)
-        let marks = databaseQuestionMarks(count: uuids.count)
-        let rows = try Row.fetchCursor(db, sql: """
+        let marks = sqlPlaceholders(count: uuids.count)
+        let rows = try SQLRow.fetchCursor(db, sql: """
             SELECT predecessor_uuid, successor_uuid FROM successions
             WHERE predecessor_uuid IN (\(marks)) OR successor_uuid IN (\(marks))
-            """, arguments: StatementArguments(uuids + uuids))
+            """, arguments: SQLArguments(uuids + uuids))
         while let row = try rows.next() {
             let predecessor: String = row[0], successor: String = row[1]
             if let i = index[predecessor] { entries[i].successorUuid = successor }

@@ -1,6 +1,5 @@
-import GRDB
 
-/// A value bound to a `BulkStatement` parameter.
+/// A value bound to a `any SQLStatement` parameter.
 enum BulkValue {
     case int(Int64)
     case text(String)
@@ -22,19 +21,19 @@ enum BulkValue {
 /// measured about 5 µs, more than a small row itself: 100,000 event rows took 0.84 s one per
 /// statement and 0.36 s 64 per statement.
 final class BatchInsert {
-    private let db: Database
+    private let db: any LedgerSQL
     private let prefix: String
     private let rowPlaceholders: String
     private let columns: Int
     private let maxRows: Int
     private var values = [BulkValue]()
     /// Prepared statements by number of rows: `maxRows` for full batches, others for the rest.
-    private var statements = [Int: BulkStatement]()
+    private var statements = [Int: any SQLStatement]()
 
     /// - Parameters:
     ///   - table: the table, as SQL.
     ///   - columns: its columns in the order `append` receives them.
-    init(_ db: Database, table: String, columns: [String], maxRows: Int = 64) {
+    init(_ db: any LedgerSQL, table: String, columns: [String], maxRows: Int = 64) {
         self.db = db
         self.prefix = "INSERT OR FAIL INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
         self.rowPlaceholders = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
@@ -66,10 +65,10 @@ final class BatchInsert {
         }
     }
 
-    private func statement(rows: Int) throws -> BulkStatement {
+    private func statement(rows: Int) throws -> any SQLStatement {
         if let made = statements[rows] { return made }
         let sql = prefix + Array(repeating: rowPlaceholders, count: rows).joined(separator: ", ")
-        let made = try BulkStatement(db, sql: sql)
+        let made = try db.prepare(sql: sql)
         statements[rows] = made
         return made
     }

@@ -9,8 +9,8 @@ import GRDBSQLite
 /// per-execution bookkeeping (authorizer, observation) that costs more than the INSERT
 /// itself at that scale. Only use it inside a GRDB transaction or read, on its `Database`,
 /// for statements that do not change the schema.
-final class BulkStatement {
-    private let handle: OpaquePointer
+final class BulkStatement: SQLStatement {
+    fileprivate let handle: OpaquePointer
     private let connection: OpaquePointer
     private let sql: String
 
@@ -20,9 +20,20 @@ final class BulkStatement {
             throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the database connection is closed", sql: sql)
         }
         var handle: OpaquePointer?
-        let code = sqlite3_prepare_v3(connection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, nil)
+        var more = false
+        let code = sql.withCString { text in
+            var tail: UnsafePointer<CChar>?
+            let code = sqlite3_prepare_v3(connection, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, &tail)
+            more = tail.map { !String(cString: $0).allSatisfy { $0.isWhitespace || $0 == ";" } } ?? false
+            return code
+        }
         guard code == SQLITE_OK, let handle else {
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: sql)
+        }
+        // One statement only: a second one would be silently dropped.
+        if more {
+            sqlite3_finalize(handle)
+            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "more than one statement", sql: sql)
         }
         self.handle = handle
         self.connection = connection
@@ -36,6 +47,7 @@ final class BulkStatement {
     func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
     func bind(_ index: Int32, _ value: Int) { sqlite3_bind_int64(handle, index, Int64(value)) }
     func bind(_ index: Int32, _ value: Bool) { sqlite3_bind_int64(handle, index, value ? 1 : 0) }
+    func bind(_ index: Int32, _ value: Double) { sqlite3_bind_double(handle, index, value) }
 
     func bind(_ index: Int32, _ value: Int64?) {
         if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
@@ -79,15 +91,26 @@ final class BulkStatement {
 
     /// Runs a query and hands each row to `body`.
     /// - Throws: `DatabaseError`, or what `body` throws.
-    func forEachRow(_ body: (BulkRow) throws -> Void) throws {
+    func forEachRow(_ body: (SQLRow) throws -> Void) throws {
         defer { sqlite3_reset(handle) }
-        while true {
-            let code = sqlite3_step(handle)
-            if code == SQLITE_DONE { return }
-            guard code == SQLITE_ROW else { throw error(code) }
-            try body(BulkRow(handle: handle))
-        }
+        let row = SQLRow(storage: .live(BulkRow(statement: self)))
+        while try step() { try body(row) }
     }
+
+    /// Steps once: true with a row to read, false at the end (then reset).
+    func step() throws -> Bool {
+        let code = sqlite3_step(handle)
+        if code == SQLITE_ROW { return true }
+        sqlite3_reset(handle)
+        guard code == SQLITE_DONE else { throw error(code) }
+        return false
+    }
+
+    /// The current row (valid until the next step).
+    var row: SQLRow { SQLRow(storage: .live(BulkRow(statement: self))) }
+
+    /// Rows changed by the connection's last statement.
+    var changes: Int { Int(sqlite3_changes(connection)) }
 
     private func error(_ code: Int32) -> DatabaseError {
         DatabaseError(resultCode: ResultCode(rawValue: sqlite3_extended_errcode(connection)),
@@ -96,14 +119,27 @@ final class BulkStatement {
 }
 
 /// The current row of a `BulkStatement` (0-based column indexes).
-struct BulkRow {
-    fileprivate let handle: OpaquePointer
+struct BulkRow: SQLLiveRow {
+    /// Held, so that a row read after its cursor is released still has its statement.
+    fileprivate let statement: BulkStatement
+    private var handle: OpaquePointer { statement.handle }
 
-    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
-    func text(_ column: Int32) -> String {
+    var columnCount: Int { Int(sqlite3_column_count(handle)) }
+    func name(_ i: Int) -> String { String(cString: sqlite3_column_name(handle, Int32(i))) }
+    func int64(_ i: Int) -> Int64 { sqlite3_column_int64(handle, Int32(i)) }
+    func isNull(_ i: Int) -> Bool { sqlite3_column_type(handle, Int32(i)) == SQLITE_NULL }
+    func text(_ i: Int) -> String {
+        let column = Int32(i)
         guard let bytes = sqlite3_column_text(handle, column) else { return "" }
         return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
+    }
+    func value(_ i: Int) -> SQLValue {
+        switch sqlite3_column_type(handle, Int32(i)) {
+        case SQLITE_NULL: .null
+        case SQLITE_INTEGER: .int(int64(i))
+        case SQLITE_FLOAT: .double(sqlite3_column_double(handle, Int32(i)))
+        default: .text(text(i))
+        }
     }
 }
 

@@ -1,4 +1,3 @@
-import GRDB
 
 /// Records received installers inside one write transaction with cached prepared
 /// statements: inserts new ones (`recorded`), diffs known ones (`changed`, and
@@ -6,7 +5,7 @@ import GRDB
 /// Installers go in batches of up to 64: one lookup query per batch, and the new ones'
 /// rows written by multi-row inserts (`BatchInsert`) at the end of the batch.
 struct InstallerRecorder {
-    let db: Database
+    let db: any LedgerSQL
     let source: EventSource
     let now: Timestamp
     /// Sync sees installers at the API, so it moves `last_seen`; a saved answer does not.
@@ -19,7 +18,7 @@ struct InstallerRecorder {
     private(set) var summary = RecordSummary()
     private var prepared: RecorderStatements?
 
-    init(db: Database, source: EventSource, now: Timestamp, touchLastSeen: Bool = false, account: Int64?) {
+    init(db: any LedgerSQL, source: EventSource, now: Timestamp, touchLastSeen: Bool = false, account: Int64?) {
         self.db = db
         self.source = source
         self.now = now
@@ -111,11 +110,9 @@ struct InstallerRecorder {
         let installer = received.installer
         // ESET lists again what the ledger had marked deleted: restore it whatever the hash.
         if storedHash == decoded.contentHash, !(deleted && touchLastSeen) {
-            try db.cachedStatement(sql: "UPDATE raw_answers SET json = ?, received_at = ? WHERE installer_id = ? AND json <> ?")
-                .execute(arguments: [received.rawJSON, now.nanoseconds, rowID, received.rawJSON])
+            try db.execute(sql: "UPDATE raw_answers SET json = ?, received_at = ? WHERE installer_id = ? AND json <> ?", arguments: [received.rawJSON, now.nanoseconds, rowID, received.rawJSON])
             if touchLastSeen {
-                try db.cachedStatement(sql: "UPDATE installers SET last_seen = ? WHERE uuid = ?")
-                    .execute(arguments: [now.nanoseconds, installer.uuid])
+                try db.execute(sql: "UPDATE installers SET last_seen = ? WHERE uuid = ?", arguments: [now.nanoseconds, installer.uuid])
             }
             summary.unchanged += 1
             return
@@ -182,13 +179,13 @@ struct InstallerRecorder {
         } else if old.status == .unusable, old.statusReason == "api", i.usable {
             (status, reason, changedAt) = (.usable, nil, now)
         }
-        try db.cachedStatement(sql: """
+        try db.execute(sql: """
             UPDATE installers SET display_name = ?, os_family_id = ?, language = ?, security_group_uuid = ?,
               group_display_name = ?, cloud_feedback = ?, pua_detection = ?, diagnostics = ?, download_url = ?,
               create_time = ?, expire_time = ?, api_usable = ?, status = ?, status_reason = ?,
               status_changed_at = ?, last_seen = ?, content_hash = ?, product_ids = ?
             WHERE uuid = ?
-            """).execute(arguments: [
+            """, arguments: [
                 i.displayName, i.operatingSystemFamilyId, i.preferredLanguageCode,
                 i.deviceEnrollment.securityGroupUuid, i.deviceEnrollment.groupDisplayName,
                 i.enableCloudScannerFeedback, i.enablePuaDetection, i.sendAnonymousDiagnosticData,
@@ -196,12 +193,14 @@ struct InstallerRecorder {
                 status.rawValue, reason, changedAt.nanoseconds, now.nanoseconds, hash, i.productIdsKey, i.uuid,
             ])
         if old.installer.activatedProducts != i.activatedProducts || old.installer.installedComponents != i.installedComponents {
-            try db.cachedStatement(sql: "DELETE FROM activated_products WHERE installer_uuid = ?").execute(arguments: [i.uuid])
-            try db.cachedStatement(sql: "DELETE FROM installed_components WHERE installer_uuid = ?").execute(arguments: [i.uuid])
+            try db.execute(sql: "DELETE FROM activated_products WHERE installer_uuid = ?", arguments: [i.uuid])
+            try db.execute(sql: "DELETE FROM installed_components WHERE installer_uuid = ?", arguments: [i.uuid])
             writeChildren(i, statements())
         }
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO raw_answers (installer_id, json, received_at) VALUES (?, ?, ?)")
-            .execute(arguments: [rowID, received.rawJSON, now.nanoseconds])
+        try db.execute(sql: """
+            INSERT INTO raw_answers (installer_id, json, received_at) VALUES (?, ?, ?)
+            ON CONFLICT (installer_id) DO UPDATE SET json = excluded.json, received_at = excluded.received_at
+            """, arguments: [rowID, received.rawJSON, now.nanoseconds])
         let diff = old.installer.differences(to: i)
         if !diff.keys.isEmpty {
             try EventLog.append(db, uuid: i.uuid, kind: .changed, at: now, source: source, reason: nil,
@@ -244,24 +243,24 @@ struct DecodedInstaller: Sendable {
     }
 }
 
-/// The recorder's hot statements (see `BulkStatement` and `BatchInsert`).
+/// The recorder's hot statements (see `any SQLStatement` and `BatchInsert`).
 final class RecorderStatements {
     /// How many installers one lookup query takes at most.
     static let batch = 64
-    private let db: Database
-    private var lookups = [Int: BulkStatement]()
+    private let db: any LedgerSQL
+    private var lookups = [Int: any SQLStatement]()
     let installers, products, components, rawAnswers, events: BatchInsert
 
     /// `SELECT uuid, id, content_hash, account_id, deleted` of the installers among `count` uuids (parameters).
-    func lookup(count: Int) throws -> BulkStatement {
+    func lookup(count: Int) throws -> any SQLStatement {
         if let made = lookups[count] { return made }
         let list = Array(repeating: "?", count: count).joined(separator: ", ")
-        let made = try BulkStatement(db, sql: "SELECT uuid, id, content_hash, account_id, status = 'deleted' FROM installers WHERE uuid IN (\(list))")
+        let made = try db.prepare(sql: "SELECT uuid, id, content_hash, account_id, status = 'deleted' FROM installers WHERE uuid IN (\(list))")
         lookups[count] = made
         return made
     }
 
-    init(_ db: Database) {
+    init(_ db: any LedgerSQL) {
         self.db = db
         installers = BatchInsert(db, table: "installers", columns: [
             "id", "uuid", "display_name", "os_family_id", "language", "security_group_uuid", "group_display_name",
@@ -283,10 +282,9 @@ final class RecorderStatements {
 
 /// Appends to the history; the table's triggers refuse updates and deletes.
 enum EventLog {
-    static func append(_ db: Database, uuid: String?, kind: EventKind, at: Timestamp, source: EventSource,
+    static func append(_ db: any LedgerSQL, uuid: String?, kind: EventKind, at: Timestamp, source: EventSource,
                        reason: String?, details: String?) throws {
-        try db.cachedStatement(sql: "INSERT INTO events (installer_uuid, kind, at, source, reason, details) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [uuid, kind.rawValue, at.nanoseconds, source.rawValue, reason, details])
+        try db.execute(sql: "INSERT INTO events (installer_uuid, kind, at, source, reason, details) VALUES (?, ?, ?, ?, ?, ?)", arguments: [uuid, kind.rawValue, at.nanoseconds, source.rawValue, reason, details])
     }
 }
 

@@ -1,4 +1,3 @@
-import GRDB
 
 // Point-in-time history (`list --as-of`, `export --as-of`).
 //
@@ -205,13 +204,12 @@ extension Ledger {
 
     /// `forEachInstaller(asOf:)` inside a read; `byUuid` orders by uuid alone (exports).
     static func forEachInstaller(
-        _ db: Database, asOf instant: Timestamp, matching filter: InstallerFilter, withChildren: Bool,
+        _ db: any LedgerSQL, asOf instant: Timestamp, matching filter: InstallerFilter, withChildren: Bool,
         batchSize: Int, byUuid: Bool = false, _ body: ([LedgerInstaller]) throws -> Void
     ) throws {
-        db.add(function: rfc3339Nanoseconds)
         let (sql, args) = try selectCandidates(db, filter, asOf: instant, byUuid: byUuid)
         let needsChildren = withChildren || filter.product != nil || filter.subscriptionUuid != nil
-        let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
+        let cursor = try SQLRow.fetchCursor(db, sql: sql, arguments: args)
         var remaining = filter.limit ?? .max
         var candidates = [LedgerInstaller]()
         candidates.reserveCapacity(batchSize)
@@ -275,10 +273,10 @@ extension Ledger {
     /// key as it was then. Fields can only differ from the current row where a `changed`
     /// event is later than the instant, so: (existed by the current row AND matches the
     /// current fields) OR changed since. The exact test runs on the rebuilt states.
-    static func selectCandidates(_ db: Database, _ filter: InstallerFilter, asOf instant: Timestamp,
-                                 byUuid: Bool = false) throws -> (String, StatementArguments) {
+    static func selectCandidates(_ db: any LedgerSQL, _ filter: InstallerFilter, asOf instant: Timestamp,
+                                 byUuid: Bool = false) throws -> (String, SQLArguments) {
         let a = instant.nanoseconds
-        var args = StatementArguments()
+        var args = SQLArguments()
         var current = ["COALESCE(create_time, first_seen) <= ?"]
         args += [a]
         // The current-field part of the filter, through the same SQL as `list`: the status
@@ -293,34 +291,46 @@ extension Ledger {
             args += [a, instant.adding(within).nanoseconds]
         }
         if fields != InstallerFilter() {
-            let (sql, fieldArgs) = LedgerQueries.selectInstallers(fields, now: instant)
-            current.append("uuid IN (SELECT uuid FROM (\(sql)))")
+            let (sql, fieldArgs) = LedgerQueries.selectInstallers(fields, now: instant, engine: db.engine)
+            current.append("uuid IN (SELECT uuid FROM (\(sql)) AS fields)")
             args += fieldArgs
         }
         let changedSince = "uuid IN (SELECT installer_uuid FROM events WHERE kind = 'changed' AND at > ?)"
         args += [a]
         // The sort key as it was: the old value of the first later change touching it.
-        let (column, jsonKey, collation) = switch filter.sort {
-        case .created: ("create_time", "createTime", "")
-        case .expires: ("expire_time", "expireTime", "")
-        case .name: ("display_name", "displayName", " COLLATE NOCASE")
+        let (column, jsonKey) = switch filter.sort {
+        case .created: ("create_time", "createTime")
+        case .expires: ("expire_time", "expireTime")
+        case .name: ("display_name", "displayName")
         }
-        var order = column + collation
+        let engine = db.engine
+        func collated(_ expression: String) -> String { filter.sort == .name ? engine.asciiFolded(expression) : expression }
+        var order = collated(column)
         var join = ""
-        var joinArgs = StatementArguments()
+        var joinArgs = SQLArguments()
         let touched = byUuid ? false : try Bool.fetchOne(db, sql: """
-            SELECT 1 FROM events WHERE kind = 'changed' AND at > ? AND json_type(details, '$.\(jsonKey)') IS NOT NULL LIMIT 1
+            SELECT 1 FROM events WHERE kind = 'changed' AND at > ? AND \(engine.jsonHas("details", jsonKey)) LIMIT 1
             """, arguments: [a]) ?? false
         if touched {
-            let old = filter.sort == .name ? "json_extract(details, '$.\(jsonKey).old')"
-                : "ledger_rfc3339_ns(json_extract(details, '$.\(jsonKey).old'))"
-            join = """
-                 LEFT JOIN (SELECT installer_uuid AS u, MIN(id), \(old) AS old FROM events
-                   WHERE kind = 'changed' AND at > ? AND json_type(details, '$.\(jsonKey)') IS NOT NULL
-                   GROUP BY installer_uuid) AS later ON later.u = installers.uuid
+            let oldText = engine.jsonText("details", jsonKey, "old")
+            let old = filter.sort == .name ? oldText : engine.rfc3339Nanoseconds(oldText)
+            // The first later change of each installer: SQLite takes the bare column of the
+            // row with MIN(id); PostgreSQL says so with DISTINCT ON.
+            let first = switch engine {
+            case .sqlite: """
+                SELECT installer_uuid AS u, MIN(id), \(old) AS old FROM events
+                   WHERE kind = 'changed' AND at > ? AND \(engine.jsonHas("details", jsonKey))
+                   GROUP BY installer_uuid
                 """
+            case .postgresql: """
+                SELECT DISTINCT ON (installer_uuid) installer_uuid AS u, \(old) AS old FROM events
+                   WHERE kind = 'changed' AND at > ? AND \(engine.jsonHas("details", jsonKey))
+                   ORDER BY installer_uuid, id
+                """
+            }
+            join = " LEFT JOIN (\(first)) AS later ON later.u = installers.uuid"
             joinArgs += [a]
-            order = "(CASE WHEN later.u IS NULL THEN \(column) ELSE later.old END)\(collation)"
+            order = collated("(CASE WHEN later.u IS NULL THEN \(column) ELSE later.old END)")
         }
         let columns = LedgerQueries.installerColumns.split(separator: ",").map { "installers." + $0.trimmingCharacters() }
         let sql = """
@@ -332,27 +342,20 @@ extension Ledger {
     }
 
     /// The status and change events of some installers, grouped by installer, in id order.
-    static func events(_ db: Database, of uuids: [String]) throws -> [String: [LedgerEvent]] {
+    static func events(_ db: any LedgerSQL, of uuids: [String]) throws -> [String: [LedgerEvent]] {
         guard !uuids.isEmpty else { return [:] }
         var grouped = [String: [LedgerEvent]]()
-        let cursor = try Row.fetchCursor(db, sql: """
+        let cursor = try SQLRow.fetchCursor(db, sql: """
             SELECT id, installer_uuid, kind, at, source, reason, details FROM events
-            WHERE installer_uuid IN (\(databaseQuestionMarks(count: uuids.count)))
+            WHERE installer_uuid IN (\(sqlPlaceholders(count: uuids.count)))
               AND kind IN ('recorded', 'changed', 'became_unusable', 'deleted', 'restored')
             ORDER BY installer_uuid, id
-            """, arguments: StatementArguments(uuids))
+            """, arguments: SQLArguments(uuids))
         while let row = try cursor.next() {
             let event = LedgerQueries.decodeEvent(row)
             grouped[event.installerUuid ?? "", default: []].append(event)
         }
         return grouped
-    }
-
-    /// RFC 3339 text to nanoseconds in SQL (NULL when absent or malformed), for sorting by
-    /// the old timestamps `changed` events hold.
-    static let rfc3339Nanoseconds = DatabaseFunction("ledger_rfc3339_ns", argumentCount: 1, pure: true) { values in
-        guard let text = String.fromDatabaseValue(values[0]) else { return nil }
-        return (try? Timestamp(rfc3339: text))?.nanoseconds
     }
 }
 

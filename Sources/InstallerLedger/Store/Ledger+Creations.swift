@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A creation written before its request is sent.
 public struct PendingCreation: Sendable, Equatable {
@@ -56,7 +55,7 @@ extension Ledger {
         }
     }
 
-    func resolve(_ db: Database, localId: String, uuid: String, source: EventSource, at now: Timestamp) throws {
+    func resolve(_ db: any LedgerSQL, localId: String, uuid: String, source: EventSource, at now: Timestamp) throws {
         try db.execute(sql: """
             UPDATE pending_creations SET state = 'resolved', installer_uuid = ?, resolved_at = ? WHERE local_id = ?
             """, arguments: [uuid, now.nanoseconds, localId])
@@ -70,7 +69,7 @@ extension Ledger {
         try write { db in try fail(db, localId: pendingId, message: message, source: source, at: now) }
     }
 
-    func fail(_ db: Database, localId: String, message: String, source: EventSource, at now: Timestamp) throws {
+    func fail(_ db: any LedgerSQL, localId: String, message: String, source: EventSource, at now: Timestamp) throws {
         try db.execute(sql: "UPDATE pending_creations SET state = 'failed', resolved_at = ?, message = ? WHERE local_id = ?",
                        arguments: [now.nanoseconds, message, localId])
         let details = JSONObject(keys: ["localId", "message"], values: [.string(localId), .string(message)])
@@ -123,27 +122,27 @@ extension Ledger {
     public func lastSuccessfulRun(kinds: [String], scope: AccountScope = .all) throws -> Timestamp? {
         try read { db in
             try Int64.fetchOne(db, sql: """
-                SELECT max(finished_at) FROM runs WHERE succeeded = 1 AND kind IN (\(databaseQuestionMarks(count: kinds.count)))
+                SELECT max(finished_at) FROM runs WHERE succeeded = 1 AND kind IN (\(sqlPlaceholders(count: kinds.count)))
                 \(scope.sqlCondition().map { "AND " + $0 } ?? "")
-                """, arguments: StatementArguments(kinds)).map(Timestamp.init(nanoseconds:))
+                """, arguments: SQLArguments(kinds)).map(Timestamp.init(nanoseconds:))
         }
     }
 }
 
 /// The creations' and deletions' SQL, inside the caller's read or write.
 enum CreationQueries {
-    static func fetchPending(_ db: Database, state: PendingCreation.State?, planKey: String? = nil,
+    static func fetchPending(_ db: any LedgerSQL, state: PendingCreation.State?, planKey: String? = nil,
                              scope: AccountScope = .all) throws -> [PendingCreation] {
         var sql = "SELECT local_id, request_json, requested_at, state, installer_uuid, message, plan_key, account_id, "
             + "(SELECT name FROM accounts WHERE accounts.id = account_id) FROM pending_creations"
         var conditions = [String]()
-        var args = StatementArguments()
+        var args = SQLArguments()
         if let state { conditions.append("state = ?"); args += [state.rawValue] }
         if let planKey { conditions.append("plan_key = ?"); args += [planKey] }
         if let scoped = scope.sqlCondition() { conditions.append(scoped) }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY id"
-        return try Row.fetchAll(db, sql: sql, arguments: args).map { row in
+        return try SQLRow.fetchAll(db, sql: sql, arguments: args).map { row in
             let json = (try? JSONParser.parse(Array((row[1] as String).utf8))) ?? .null
             let request: CreateInstallerRequest
             if case .object(let o) = json, let r = try? CreateInstallerRequest(json: o) {
@@ -158,7 +157,7 @@ enum CreationQueries {
         }
     }
 
-    static func markDeleted(_ db: Database, uuid: String, source: EventSource, at now: Timestamp, reason: String?) throws {
+    static func markDeleted(_ db: any LedgerSQL, uuid: String, source: EventSource, at now: Timestamp, reason: String?) throws {
         try db.execute(sql: """
             UPDATE installers SET status = 'deleted', status_reason = ?, status_changed_at = ? WHERE uuid = ? AND status <> 'deleted'
             """, arguments: [reason ?? source.rawValue, now.nanoseconds, uuid])

@@ -1,4 +1,3 @@
-import GRDB
 
 // MARK: - Recording
 
@@ -17,23 +16,6 @@ extension Ledger {
                                              account: try AccountQueries.accountID(db, account, at: now))
             try feed { try recorder.record($0) }
             return recorder.summary
-        }
-    }
-
-    /// Runs `body` in one write transaction with foreign-key enforcement off, for bulk writers
-    /// whose rows satisfy the keys by construction (import, reconcile); every other write
-    /// keeps them enforced. The pragma only takes effect outside a transaction, hence this
-    /// bracket; enforcement is back on when it returns or throws.
-    func writeWithoutForeignKeyChecks<T>(_ body: (Database) throws -> T) throws -> T {
-        try writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA foreign_keys = OFF")
-            defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
-            var result: T?
-            try db.inTransaction {
-                result = try body(db)
-                return .commit
-            }
-            return result!
         }
     }
 
@@ -71,8 +53,8 @@ extension Ledger {
         _ body: ([LedgerInstaller]) throws -> Void
     ) throws {
         try read { db in
-            let (sql, args) = LedgerQueries.selectInstallers(filter, now: now)
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
+            let (sql, args) = LedgerQueries.selectInstallers(filter, now: now, engine: db.engine)
+            let cursor = try SQLRow.fetchCursor(db, sql: sql, arguments: args)
             let names = try AccountQueries.accountNames(db)
             func attach(_ batch: inout [LedgerInstaller]) throws {
                 if withChildren {
@@ -108,8 +90,8 @@ extension Ledger {
     /// History events matching a filter, oldest first, streamed.
     public func forEachEvent(matching filter: EventFilter, _ body: (LedgerEvent) throws -> Void) throws {
         try read { db in
-            let (sql, args) = LedgerQueries.selectEvents(filter)
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: args)
+            let (sql, args) = LedgerQueries.selectEvents(filter, engine: db.engine)
+            let cursor = try SQLRow.fetchCursor(db, sql: sql, arguments: args)
             let names = try AccountQueries.accountNames(db)
             while let row = try cursor.next() { try body(LedgerQueries.decodeEvent(row, accountNames: names)) }
         }
@@ -135,7 +117,7 @@ extension Ledger {
             let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             for table in tables {
                 out += "## \(table)\n"
-                let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(table.quotedDatabaseIdentifier)")
+                let rows = try SQLRow.fetchAll(db, sql: "SELECT * FROM \(table.quotedDatabaseIdentifier)")
                 out += rows.map(\.description).sorted().joined(separator: "\n") + "\n"
             }
             return out

@@ -9,24 +9,66 @@ import LedgerMigrations
 /// queries. Tests use `inMemory()`, production `open(path:)`.
 public final class Ledger: Sendable {
     /// The database; only this file touches it: the features read and write through
-    /// `read`, `write` and `writeWithoutTransaction`, with their SQL in query types.
-    private let dbWriter: any DatabaseWriter
-    /// Where the ledger lives, for messages; `:memory:` for in-memory ledgers.
+    /// `read`, `write` and `writeWithoutForeignKeyChecks`, with their SQL in query types
+    /// written against the store seam (`LedgerSQL`).
+    private let store: Store
+    /// Where the ledger lives, for messages: a path, `:memory:`, or a PostgreSQL URL
+    /// without its password.
     public let path: String
 
+    /// The engine holding the ledger, and its connection.
+    private enum Store: Sendable {
+        case sqlite(any DatabaseWriter)
+        /// One connection, one transaction at a time.
+        case postgres(PostgresLedger, NSLock)
+    }
+
     init(dbWriter: any DatabaseWriter, path: String) throws {
-        self.dbWriter = dbWriter
+        self.store = .sqlite(dbWriter)
         self.path = path
         try Self.migrator(path: path).migrate(dbWriter)
+    }
+
+    private init(postgres: PostgresLedger) {
+        self.store = .postgres(postgres, NSLock())
+        self.path = postgres.url.redacted
+    }
+
+    deinit {
+        if case .postgres(let connection, _) = store { connection.closeBlocking() }
+    }
+
+    /// The engine holding the ledger.
+    public var engine: LedgerEngine {
+        switch store {
+        case .sqlite: .sqlite
+        case .postgres: .postgresql
+        }
+    }
+
+    /// Opens the ledger named by `--db`: a file (see `open(path:)`), or a PostgreSQL URL,
+    /// whose schema is brought up to date (or, with `existing`, must already be).
+    /// - Throws: `LedgerError`, `PostgresLedgerError`.
+    static func openPostgres(_ text: String, existing: Bool,
+                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Ledger {
+        let connection = try PostgresLedger.open(try PostgresURL(parsing: text), environment: environment)
+        do {
+            if existing { try connection.verifyCurrentSchema() } else { try connection.migrate() }
+        } catch {
+            connection.closeBlocking()
+            throw error
+        }
+        return Ledger(postgres: connection)
     }
 
     /// Opens (creating when absent) the ledger file: WAL mode, foreign keys on, a 10 s busy
     /// timeout so a cron job and a human never fail with "database is locked". A new file is
     /// created 0600 in a 0700 folder. A ledger from a newer version, or one whose applied
-    /// migrations differ from this build's, is refused before anything is written.
-    /// - Throws: `LedgerError`.
+    /// migrations differ from this build's, is refused before anything is written. A
+    /// PostgreSQL URL opens that database, creating the ledger's schema in it when absent.
+    /// - Throws: `LedgerError`, `PostgresLedgerError`.
     public static func open(path: String) throws -> Ledger {
-        try refusePostgres(path)
+        if PostgresURL.isPostgres(path) { return try openPostgres(path, existing: false) }
         let fm = FileManager.default
         let folder = (path as NSString).deletingLastPathComponent
         do {
@@ -54,13 +96,6 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// A PostgreSQL URL given where the commands need a ledger file: refused with what this
-    /// build can do with it, never echoing a password.
-    /// - Throws: `PostgresLedgerError.commandsNeedSQLite` (or `.invalidURL`).
-    static func refusePostgres(_ path: String) throws(PostgresLedgerError) {
-        guard PostgresURL.isPostgres(path) else { return }
-        throw .commandsNeedSQLite(url: try PostgresURL(parsing: path).redacted)
-    }
 
     /// What a connection is for, which decides its GRDB configuration.
     enum ConnectionKind { case file, memory, readOnlyCheck }
@@ -71,7 +106,7 @@ public final class Ledger: Sendable {
         var config = Configuration()
         // The selection rule's SQL functions, on every connection (list, rotate, exports).
         config.prepareDatabase { db in
-            for function in SelectionText.functions { db.add(function: function) }
+            for function in sqliteFunctions { db.add(function: function) }
         }
         switch kind {
         case .memory:
@@ -97,6 +132,23 @@ public final class Ledger: Sendable {
         }
         return config
     }
+
+    /// SQLite's functions for the selection rule (`SelectionText`) and the as-of sort
+    /// (`LedgerEngine.rfc3339Nanoseconds`), registered on every connection.
+    static let sqliteFunctions = [
+        DatabaseFunction("ledger_equal_folded", argumentCount: 2, pure: true) { values in
+            guard let a = String.fromDatabaseValue(values[0]), let b = String.fromDatabaseValue(values[1]) else { return false }
+            return a.lowercased() == b.lowercased()
+        },
+        DatabaseFunction("ledger_contains_folded", argumentCount: 2, pure: true) { values in
+            guard let a = String.fromDatabaseValue(values[0]), let b = String.fromDatabaseValue(values[1]) else { return false }
+            return a.lowercased().contains(b.lowercased())
+        },
+        DatabaseFunction("ledger_rfc3339_ns", argumentCount: 1, pure: true) { values in
+            guard let text = String.fromDatabaseValue(values[0]) else { return nil }
+            return (try? Timestamp(rfc3339: text))?.nanoseconds
+        },
+    ]
 
     /// A fresh ledger in memory, for tests.
     public static func inMemory() throws -> Ledger {
@@ -142,40 +194,98 @@ public final class Ledger: Sendable {
 
     // MARK: - Access for the store's features
 
-    /// Runs `body` in one read snapshot.
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try dbWriter.read(body)
+    /// Runs `body` in one read snapshot (PostgreSQL: a REPEATABLE READ READ ONLY transaction,
+    /// which never fails beside writers).
+    func read<T>(_ body: (any LedgerSQL) throws -> T) throws -> T {
+        switch store {
+        case .sqlite(let writer):
+            return try writer.read { db in try body(SQLiteSQL(db)) }
+        case .postgres(let connection, let lock):
+            return try lock.withLock {
+                try connection.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", retries: 0) { try body(PostgresSQL(connection)) }
+            }
+        }
     }
 
-    /// Runs `body` in one write transaction (rolled back when it throws).
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try dbWriter.write(body)
+    /// Runs `body` in one write transaction (rolled back when it throws). PostgreSQL: a
+    /// SERIALIZABLE transaction, run again when the server finds it raced another writer
+    /// (so `body` must only touch the database).
+    func write<T>(_ body: (any LedgerSQL) throws -> T) throws -> T {
+        switch store {
+        case .sqlite(let writer):
+            return try writer.write { db in try body(SQLiteSQL(db)) }
+        case .postgres(let connection, let lock):
+            return try lock.withLock {
+                try connection.transaction("BEGIN ISOLATION LEVEL SERIALIZABLE", retries: PostgresLedger.serializationRetries) {
+                    try body(PostgresSQL(connection))
+                }
+            }
+        }
     }
 
-    /// Runs `body` on the writer connection outside a transaction (for pragmas that only take
-    /// effect there, such as the foreign-key bracket of bulk writes).
-    func writeWithoutTransaction<T>(_ body: (Database) throws -> T) throws -> T {
-        try dbWriter.writeWithoutTransaction(body)
+    /// Runs `body` in one write transaction with foreign-key enforcement off, for bulk writers
+    /// whose rows satisfy the keys by construction (import, reconcile); every other write
+    /// keeps them enforced. SQLite's pragma only takes effect outside a transaction, hence
+    /// this bracket; enforcement is back on when it returns or throws. PostgreSQL's keys
+    /// cannot be switched off: the writers insert parents before children.
+    func writeWithoutForeignKeyChecks<T>(_ body: (any LedgerSQL) throws -> T) throws -> T {
+        guard case .sqlite(let writer) = store else { return try write(body) }
+        return try writer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+            var result: T?
+            try db.inTransaction {
+                result = try body(SQLiteSQL(db))
+                return .commit
+            }
+            return result!
+        }
+    }
+
+    /// The SQLite database, for the copy (PostgreSQL ledgers are copied by their URL).
+    private var sqliteWriter: any DatabaseWriter {
+        get throws {
+            guard case .sqlite(let writer) = store else { throw PostgresLedgerError.betweenServers(to: path) }
+            return writer
+        }
+    }
+
+    /// GRDB's own connection, for the copy between engines (SQLite ledgers only).
+    func readDatabase<T>(_ body: (Database) throws -> T) throws -> T { try sqliteWriter.read(body) }
+
+    /// GRDB's own connection in a write transaction, for the copy (SQLite ledgers only).
+    func writeDatabase<T>(_ body: (Database) throws -> T) throws -> T { try sqliteWriter.write(body) }
+
+    /// GRDB's connection outside a transaction (tests set pragmas through it; SQLite only).
+    func writeDatabaseWithoutTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try sqliteWriter.writeWithoutTransaction(body)
     }
 
     /// Copies every page of the ledger into the (new or empty) file at `path` with SQLite's
     /// online backup: the same ledger, history included, in one consistent snapshot.
     func backup(toFile path: String) throws {
         let destination = try DatabaseQueue(path: path, configuration: Self.configuration(.file))
-        try dbWriter.backup(to: destination)
+        try sqliteWriter.backup(to: destination)
         try destination.close()
     }
 
     /// A read snapshot that stays consistent across several reads (a copy to PostgreSQL
     /// awaits the server between batches): the ledger as it was when it was made.
     func snapshot() throws -> any DatabaseReader {
-        guard let pool = dbWriter as? DatabasePool else { return dbWriter }  // in memory: one connection
+        let writer = try sqliteWriter
+        guard let pool = writer as? DatabasePool else { return writer }  // in memory: one connection
         return try pool.makeSnapshot()
     }
 
     /// The schema's migrations applied to this ledger, in order.
     public func appliedMigrations() throws -> [String] {
-        try dbWriter.read { db in try Self.migrator(path: path).appliedMigrations(db) }
+        switch store {
+        case .sqlite(let writer):
+            return try writer.read { db in try Self.migrator(path: path).appliedMigrations(db) }
+        case .postgres(let connection, let lock):
+            let applied = try lock.withLock { try connection.appliedMigrations() }
+            return PostgresLedger.shipped.map(\.identifier).filter { applied[$0] != nil }
+        }
     }
 
     /// The default ledger path: `$XDG_DATA_HOME/installer-ledger/ledger.sqlite`, else

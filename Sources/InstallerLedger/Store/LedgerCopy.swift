@@ -102,7 +102,7 @@ public enum LedgerCopy {
         do {
             try source.backup(toFile: path)
             let copy = try Ledger.open(path: path)
-            return try copy.read { db in try counts(db) }
+            return try copy.readDatabase { db in try counts(db) }
         } catch {
             remove(path)
             throw error
@@ -116,20 +116,20 @@ public enum LedgerCopy {
     }
 
     static func copy(from source: PostgresLedger, toSQLite path: String) async throws -> Summary {
-        try await source.verifyCurrentSchema()
+        try source.verifyCurrentSchema()
         try claimEmptyFile(path)
         do {
             let destination = try Ledger.open(path: path)
-            try await source.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try source.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             for table in tables {
-                let (columns, keys) = try destination.read { db in try columnsAndKeys(db, table: table) }
+                let (columns, keys) = try destination.readDatabase { db in try columnsAndKeys(db, table: table) }
                 let insert = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(databaseQuestionMarks(count: columns.count)))"
                 let order = keys == ["rowid"] ? (columns.contains("id") ? "id" : columns[0]) : keys.joined(separator: ", ")
                 let rows = try await source.stream("SELECT \(columns.joined(separator: ", ")) FROM \(table) ORDER BY \(order)")
                 var batch = [[DatabaseValue]]()
                 func flush() throws {
                     let rows = batch
-                    try destination.write { db in
+                    try destination.writeDatabase { db in
                         let statement = try db.cachedStatement(sql: insert)
                         for row in rows { try statement.execute(arguments: StatementArguments(row)) }
                     }
@@ -147,10 +147,10 @@ public enum LedgerCopy {
                 }
                 try flush()
             }
-            _ = try? await source.run("COMMIT")
-            return try destination.read { db in try counts(db) }
+            _ = try? source.run("COMMIT")
+            return try destination.readDatabase { db in try counts(db) }
         } catch {
-            _ = try? await source.run("ROLLBACK")
+            _ = try? source.run("ROLLBACK")
             remove(path)
             throw error
         }
@@ -183,30 +183,30 @@ public enum LedgerCopy {
     static func copy(_ source: Ledger, to destination: PostgresLedger) async throws -> Summary {
         let url = destination.url
         // Empty: no ledger rows, and no tables of something else.
-        let applied = try await destination.appliedMigrations()
+        let applied = try destination.appliedMigrations()
         if applied.isEmpty {
-            let foreign = try await destination.foreignTables()
+            let foreign = try destination.foreignTables()
             guard foreign.isEmpty else {
                 throw PostgresLedgerError.destinationNotEmpty(url.redacted, holding: "tables \(foreign.prefix(5).joined(separator: ", "))")
             }
         }
-        try await destination.migrate()
+        try destination.migrate()
         let snapshot = try source.snapshot()
         var summary = Summary()
-        try await destination.run("BEGIN")
+        try destination.run("BEGIN")
         do {
             // Two copies into one database at once: the second waits here, then finds rows.
-            try await destination.run("SELECT pg_advisory_xact_lock(\(PostgresLedger.migrationLock))")
+            try destination.run("SELECT pg_advisory_xact_lock(\(PostgresLedger.migrationLock))")
             for t in tables {
-                let rows = try await destination.run("SELECT count(*) FROM \(t)")
+                let rows = try destination.run("SELECT count(*) FROM \(t)")
                 if let n = try rows.first?.decode(Int64.self), n > 0 {
                     throw PostgresLedgerError.destinationNotEmpty(url.redacted, holding: "a ledger with \(n) rows in \(t)")
                 }
             }
             for t in tables { summary.rows[t] = try await copy(table: t, from: snapshot, to: destination) }
-            try await destination.run("COMMIT")
+            try destination.run("COMMIT")
         } catch {
-            _ = try? await destination.run("ROLLBACK")
+            _ = try? destination.run("ROLLBACK")
             throw error
         }
         return summary
@@ -215,7 +215,7 @@ public enum LedgerCopy {
     /// One table, in batches in key order; the identity sequence follows the copied ids.
     static func copy(table: String, from snapshot: any DatabaseReader, to destination: PostgresLedger) async throws -> Int {
         let (columns, keys) = try await snapshot.read { db in try columnsAndKeys(db, table: table) }
-        let target = try await destination.run("""
+        let target = try destination.run("""
             SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '\(table)'
             ORDER BY ordinal_position
             """).map { try $0.decode(String.self) }
@@ -236,27 +236,28 @@ public enum LedgerCopy {
                 return (values, fetched.last.map { row in (0..<keys.count).map { row[$0] as DatabaseValue } })
             }
             guard !rows.isEmpty else { break }
-            var binds = PostgresBindings(capacity: rows.count * columns.count)
+            var binds = [SQLValue]()
+            binds.reserveCapacity(rows.count * columns.count)
             var tuples = [String]()
             for row in rows {
                 let base = binds.count
                 tuples.append("(" + (1...columns.count).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
                 for value in row {
                     switch value.storage {
-                    case .null: binds.appendNull()
-                    case .int64(let v): binds.append(v)
-                    case .double(let v): binds.append(v)
-                    case .string(let v): binds.append(v)
-                    case .blob(let v): binds.append(String(decoding: v, as: UTF8.self))
+                    case .null: binds.append(.null)
+                    case .int64(let v): binds.append(.int(v))
+                    case .double(let v): binds.append(.double(v))
+                    case .string(let v): binds.append(.text(v))
+                    case .blob(let v): binds.append(.text(String(decoding: v, as: UTF8.self)))
                     }
                 }
             }
-            try await destination.run("INSERT INTO \(table) (\(list)) VALUES \(tuples.joined(separator: ", "))", binds)
+            try destination.run("INSERT INTO \(table) (\(list)) VALUES \(tuples.joined(separator: ", "))", binds)
             copied += rows.count
             after = last
         }
         if columns.contains("id") {
-            try await destination.run("""
+            try destination.run("""
                 SELECT setval(pg_get_serial_sequence('\(table)', 'id'), (SELECT max(id) FROM \(table)))
                 WHERE pg_get_serial_sequence('\(table)', 'id') IS NOT NULL AND EXISTS (SELECT 1 FROM \(table))
                 """)

@@ -1,4 +1,3 @@
-import GRDB
 
 /// Which installers `list` (and later reports and exports) select.
 public struct InstallerFilter: Sendable, Equatable {
@@ -52,15 +51,15 @@ enum LedgerQueries {
         status_changed_at, first_seen, last_seen, account_id
         """
 
-    static func installer(_ db: Database, uuid: String) throws -> LedgerInstaller? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(installerColumns) FROM installers WHERE uuid = ?"),
-                                         arguments: [uuid]) else { return nil }
+    static func installer(_ db: any LedgerSQL, uuid: String) throws -> LedgerInstaller? {
+        guard let row = try SQLRow.fetchOne(db, sql: "SELECT \(installerColumns) FROM installers WHERE uuid = ?",
+                                            arguments: [uuid]) else { return nil }
         var entries = [decode(row)]
         try attachChildren(db, to: &entries)
         return entries[0]
     }
 
-    static func decode(_ row: Row) -> LedgerInstaller {
+    static func decode(_ row: SQLRow) -> LedgerInstaller {
         let installer = Installer(
             uuid: row[0], displayName: row[1], operatingSystemFamilyId: row[2], preferredLanguageCode: row[3],
             deviceEnrollment: DeviceEnrollment(securityGroupUuid: row[4], groupDisplayName: row[5]),
@@ -74,34 +73,34 @@ enum LedgerQueries {
     }
 
     /// Fills in the account names of a batch; a streaming read passes the names it read once.
-    static func attachAccounts(_ db: Database, to entries: inout [LedgerInstaller], names: [Int64: String]? = nil) throws {
+    static func attachAccounts(_ db: any LedgerSQL, to entries: inout [LedgerInstaller], names: [Int64: String]? = nil) throws {
         guard !entries.isEmpty else { return }
         let names = try names ?? AccountQueries.accountNames(db)
         for k in entries.indices { entries[k].account = entries[k].accountID.flatMap { names[$0] } ?? "" }
     }
 
     /// Loads the products and components of a batch of installers in two queries.
-    static func attachChildren(_ db: Database, to entries: inout [LedgerInstaller], accountNames: [Int64: String]? = nil) throws {
+    static func attachChildren(_ db: any LedgerSQL, to entries: inout [LedgerInstaller], accountNames: [Int64: String]? = nil) throws {
         guard !entries.isEmpty else { return }
         var index = [String: Int]()
         for (i, e) in entries.enumerated() { index[e.installer.uuid] = i }
         let uuids = entries.map(\.installer.uuid)
-        let marks = databaseQuestionMarks(count: uuids.count)
-        let products = try Row.fetchCursor(db, sql: """
+        let marks = sqlPlaceholders(count: uuids.count)
+        let products = try SQLRow.fetchCursor(db, sql: """
             SELECT installer_uuid, pool_uuid, pool_display_name, product_id, product_display_name, subscription_uuid,
               subscription_support_code FROM activated_products WHERE installer_uuid IN (\(marks))
             ORDER BY installer_uuid, position
-            """, arguments: StatementArguments(uuids))
+            """, arguments: SQLArguments(uuids))
         while let row = try products.next() {
             guard let i = index[row[0]] else { continue }
             entries[i].installer.activatedProducts.append(ActivatedProduct(
                 poolUuid: row[1], poolDisplayName: row[2], productId: row[3], productDisplayName: row[4],
                 subscriptionUuid: row[5], subscriptionSupportCode: row[6]))
         }
-        let components = try Row.fetchCursor(db, sql: """
+        let components = try SQLRow.fetchCursor(db, sql: """
             SELECT installer_uuid, component_id, name, display_name FROM installed_components
             WHERE installer_uuid IN (\(marks)) ORDER BY installer_uuid, position
-            """, arguments: StatementArguments(uuids))
+            """, arguments: SQLArguments(uuids))
         while let row = try components.next() {
             guard let i = index[row[0]] else { continue }
             entries[i].installer.installedComponents.append(InstalledComponent(id: row[1], name: row[2], displayName: row[3]))
@@ -111,9 +110,9 @@ enum LedgerQueries {
     }
 
     /// The SQL and arguments selecting installers for a filter at `now`.
-    static func selectInstallers(_ filter: InstallerFilter, now: Timestamp) -> (String, StatementArguments) {
+    static func selectInstallers(_ filter: InstallerFilter, now: Timestamp, engine: LedgerEngine) -> (String, SQLArguments) {
         var conditions = [String]()
-        var args = StatementArguments()
+        var args = SQLArguments()
         if let status = filter.status {
             conditions.append("status = ?")
             args += [status.rawValue]
@@ -131,7 +130,7 @@ enum LedgerQueries {
             args += [os]
         }
         if let group = filter.group {
-            let (named, arg) = SelectionText.equalSQL("group_display_name", group)
+            let (named, arg) = SelectionText.equalSQL("group_display_name", group, engine)
             conditions.append("(security_group_uuid = ? OR \(named))")
             args += [group, arg]
         }
@@ -140,7 +139,7 @@ enum LedgerQueries {
                 conditions.append("uuid IN (SELECT installer_uuid FROM activated_products WHERE product_id = ?)")
                 args += [id]
             } else {
-                let (named, arg) = SelectionText.equalSQL("product_display_name", product)
+                let (named, arg) = SelectionText.equalSQL("product_display_name", product, engine)
                 conditions.append("uuid IN (SELECT installer_uuid FROM activated_products WHERE \(named))")
                 args += [arg]
             }
@@ -160,7 +159,7 @@ enum LedgerQueries {
         if let scoped = filter.scope.sqlCondition() { conditions.append(scoped) }
         if let name = filter.nameContains, !name.isEmpty {
             // LIKE folds ASCII case; its wildcards are escaped so they match literally.
-            let (named, arg) = SelectionText.containsSQL("display_name", name)
+            let (named, arg) = SelectionText.containsSQL("display_name", name, engine)
             conditions.append(named)
             args += [arg]
         }
@@ -169,7 +168,7 @@ enum LedgerQueries {
         switch filter.sort {
         case .created: sql += " ORDER BY create_time, uuid"
         case .expires: sql += " ORDER BY expire_time, uuid"
-        case .name: sql += " ORDER BY display_name COLLATE NOCASE, uuid"
+        case .name: sql += " ORDER BY \(engine.asciiFolded("display_name")), uuid"
         }
         if let limit = filter.limit {
             sql += " LIMIT ?"
@@ -187,7 +186,7 @@ enum LedgerQueries {
         return out
     }
 
-    static func resolve(_ db: Database, idOrPrefix: String) throws -> String {
+    static func resolve(_ db: any LedgerSQL, idOrPrefix: String) throws -> String {
         if try Bool.fetchOne(db, sql: "SELECT 1 FROM installers WHERE uuid = ?", arguments: [idOrPrefix]) == true {
             return idOrPrefix
         }
@@ -199,9 +198,9 @@ enum LedgerQueries {
         return first
     }
 
-    static func selectEvents(_ filter: EventFilter) -> (String, StatementArguments) {
+    static func selectEvents(_ filter: EventFilter, engine: LedgerEngine) -> (String, SQLArguments) {
         var conditions = [String]()
-        var args = StatementArguments()
+        var args = SQLArguments()
         if let uuid = filter.installerUuid {
             conditions.append("installer_uuid = ?")
             args += [uuid]
@@ -216,13 +215,13 @@ enum LedgerQueries {
         }
         if !filter.kinds.isEmpty {
             let kinds = filter.kinds.map(\.rawValue).sorted()
-            conditions.append("kind IN (\(databaseQuestionMarks(count: kinds.count)))")
-            args += StatementArguments(kinds)
+            conditions.append("kind IN (\(sqlPlaceholders(count: kinds.count)))")
+            args += SQLArguments(kinds)
         }
         if let scoped = filter.scope.sqlCondition() {
-            conditions.append("(\(eventAccount)) IN (SELECT id FROM accounts WHERE \(filter.scope.sqlCondition(column: "id") ?? scoped))")
+            conditions.append("(\(eventAccount(engine))) IN (SELECT id FROM accounts WHERE \(filter.scope.sqlCondition(column: "id") ?? scoped))")
         }
-        var sql = "SELECT id, installer_uuid, kind, at, source, reason, details, (\(eventAccount)) FROM events"
+        var sql = "SELECT id, installer_uuid, kind, at, source, reason, details, (\(eventAccount(engine))) FROM events"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY id"
         if let limit = filter.limit {
@@ -234,13 +233,15 @@ enum LedgerQueries {
 
     /// The account of an event in `events`: its installer's, or for a creation that has no
     /// installer (yet), its pending creation's.
-    static let eventAccount = """
+    static func eventAccount(_ engine: LedgerEngine) -> String {
+        """
         SELECT coalesce((SELECT account_id FROM installers WHERE installers.uuid = events.installer_uuid),
           (SELECT account_id FROM pending_creations WHERE events.installer_uuid IS NULL
-             AND pending_creations.local_id = json_extract(events.details, '$.localId')))
+             AND pending_creations.local_id = \(engine.jsonText("events.details", "localId"))))
         """
+    }
 
-    static func decodeEvent(_ row: Row) -> LedgerEvent {
+    static func decodeEvent(_ row: SQLRow) -> LedgerEvent {
         var event = LedgerEvent(id: row[0], installerUuid: row[1], kind: EventKind(rawValue: row[2]) ?? .changed,
                                 at: Timestamp(nanoseconds: row[3]), source: EventSource(rawValue: row[4]) ?? .import,
                                 reason: row[5], details: row[6])
@@ -249,7 +250,7 @@ enum LedgerQueries {
     }
 
     /// An event of `selectEvents` with its account's name.
-    static func decodeEvent(_ row: Row, accountNames names: [Int64: String]) -> LedgerEvent {
+    static func decodeEvent(_ row: SQLRow, accountNames names: [Int64: String]) -> LedgerEvent {
         var event = decodeEvent(row)
         event.account = event.accountID.flatMap { names[$0] } ?? ""
         return event

@@ -1,4 +1,3 @@
-import GRDB
 
 /// The one rule by which `--group`, `--product` and `--name` match text, in SQL and in Swift
 /// alike, for every command (`list`, `export --as-of`, `rotate`, pending creations):
@@ -28,29 +27,32 @@ public enum SelectionText {
     }
 
     /// SQL for `column` equal to one `?` argument under the rule, and that argument.
-    static func equalSQL(_ column: String, _ given: String) -> (String, DatabaseValueConvertible) {
-        isASCII(given) ? ("\(column) = ? COLLATE NOCASE", given) : ("ledger_equal_folded(\(column), ?)", given)
+    static func equalSQL(_ column: String, _ given: String, _ engine: LedgerEngine) -> (String, any SQLBindable) {
+        switch engine {
+        case .sqlite:
+            isASCII(given) ? ("\(column) = ? COLLATE NOCASE", given) : ("ledger_equal_folded(\(column), ?)", given)
+        case .postgresql:
+            isASCII(given) ? ("\(engine.asciiFolded(column)) = ?", asciiFolded(given)) : ("lower(\(column)) = lower(?)", given)
+        }
     }
 
     /// SQL for `column` containing one `?` argument under the rule, and that argument.
-    static func containsSQL(_ column: String, _ given: String) -> (String, DatabaseValueConvertible) {
-        isASCII(given) ? ("\(column) LIKE ? ESCAPE '\\'", "%" + LedgerQueries.likeEscaped(given) + "%")
-            : ("ledger_contains_folded(\(column), ?)", given)
+    static func containsSQL(_ column: String, _ given: String, _ engine: LedgerEngine) -> (String, any SQLBindable) {
+        switch engine {
+        case .sqlite:
+            isASCII(given) ? ("\(column) LIKE ? ESCAPE '\\'", "%" + LedgerQueries.likeEscaped(given) + "%")
+                : ("ledger_contains_folded(\(column), ?)", given)
+        case .postgresql:
+            // PostgreSQL's LIKE keeps case; strpos on folded text says the same as SQLite's LIKE.
+            isASCII(given) ? ("strpos(\(engine.asciiFolded(column)), ?) > 0", asciiFolded(given))
+                : ("strpos(lower(\(column)), lower(?)) > 0", given)
+        }
     }
+
+    /// ASCII letters folded to lower case, every other byte kept (SQLite's NOCASE).
+    static func asciiFolded(_ s: String) -> String { String(decoding: s.utf8.map(fold), as: UTF8.self) }
 
     static func isASCII(_ s: String) -> Bool { s.utf8.allSatisfy { $0 < 0x80 } }
 
     static func fold(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b + 32 : b }
-
-    /// The SQL functions of the rule, registered on every connection of the ledger.
-    static let functions = [
-        DatabaseFunction("ledger_equal_folded", argumentCount: 2, pure: true) { values in
-            guard let a = String.fromDatabaseValue(values[0]), let b = String.fromDatabaseValue(values[1]) else { return false }
-            return a.lowercased() == b.lowercased()
-        },
-        DatabaseFunction("ledger_contains_folded", argumentCount: 2, pure: true) { values in
-            guard let a = String.fromDatabaseValue(values[0]), let b = String.fromDatabaseValue(values[1]) else { return false }
-            return a.lowercased().contains(b.lowercased())
-        },
-    ]
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What a sync did.
 public struct SyncSummary: Sendable, Equatable {
@@ -50,10 +49,11 @@ extension Ledger {
             let distinct = listed.filter { listedUuids.insert($0.installer.uuid).inserted }
             try recorder.record(distinct.map(DecodedInstaller.init))
             summary.record = recorder.summary
-            let known = try String.fetchCursor(db, sql: "SELECT uuid FROM installers WHERE status <> 'deleted' AND account_id = ?",
-                                               arguments: [accountID])
             var gone = [String]()
-            while let uuid = try known.next() { if !listedUuids.contains(uuid) { gone.append(uuid) } }
+            try String.forEach(db, sql: "SELECT uuid FROM installers WHERE status <> 'deleted' AND account_id = ?",
+                               arguments: [accountID]) { uuid in
+                if !listedUuids.contains(uuid) { gone.append(uuid) }
+            }
             for uuid in gone {
                 try CreationQueries.markDeleted(db, uuid: uuid, source: .sync, at: now, reason: "no longer listed")
                 summary.deleted += 1
@@ -63,7 +63,7 @@ extension Ledger {
         }
     }
 
-    func resolvePending(_ db: Database, listed: [ReceivedInstaller], account: Int64, at now: Timestamp,
+    func resolvePending(_ db: any LedgerSQL, listed: [ReceivedInstaller], account: Int64, at now: Timestamp,
                         summary: inout SyncSummary) throws {
         let pending = try CreationQueries.fetchPending(db, state: .pending, scope: AccountScope(ids: [account]))
         guard !pending.isEmpty else { return }

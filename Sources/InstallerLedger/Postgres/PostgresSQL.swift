@@ -1,0 +1,267 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// The store seam on PostgreSQL: one connection, used by one transaction at a time. The
+/// features' queries are synchronous (they run inside `Ledger.read` and `Ledger.write`), so
+/// each statement waits for postgres-nio's future on the calling thread; the connection's
+/// work happens on its event loop, never on the caller's.
+final class PostgresSQL: LedgerSQL {
+    let ledger: PostgresLedger
+    private(set) var changesCount = 0
+
+    init(_ ledger: PostgresLedger) { self.ledger = ledger }
+
+    var engine: LedgerEngine { .postgresql }
+
+    func execute(sql: String, arguments: SQLArguments) throws {
+        changesCount = try ledger.queryBlocking(PostgresDialect.translate(sql), arguments.values).metadata.rows ?? 0
+    }
+
+    func cursor(sql: String, arguments: SQLArguments) throws -> any SQLCursor {
+        PostgresCursor(try ledger.queryBlocking(PostgresDialect.translate(sql), arguments.values).rows)
+    }
+
+    func prepare(sql: String) throws -> any SQLStatement { PostgresStatement(self, sql: sql) }
+}
+
+/// A statement of the bulk paths: its bindings kept between runs, as SQLite's are.
+final class PostgresStatement: SQLStatement {
+    private let sql: PostgresSQL
+    private let text: String
+    private var values = [SQLValue]()
+
+    init(_ sql: PostgresSQL, sql text: String) {
+        self.sql = sql
+        self.text = text
+    }
+
+    func bind(_ index: Int32, _ value: BulkValue) {
+        let i = Int(index) - 1
+        if values.count <= i { values += Array(repeating: .null, count: i + 1 - values.count) }
+        switch value {
+        case .int(let v): values[i] = .int(v)
+        case .text(let v): values[i] = .text(v)
+        case .null: values[i] = .null
+        }
+    }
+
+    func run() throws { try sql.execute(sql: text, arguments: SQLArguments(values: values)) }
+
+    func forEachRow(_ body: (SQLRow) throws -> Void) throws {
+        let cursor = try sql.cursor(sql: text, arguments: SQLArguments(values: values))
+        while let row = try cursor.next() { try body(row) }
+    }
+}
+
+/// The rows of one query, decoded cell by cell as they are read.
+final class PostgresCursor: SQLCursor {
+    private let rows: [PostgresRow]
+    private var position = 0
+
+    init(_ rows: [PostgresRow]) { self.rows = rows }
+
+    func next() throws -> SQLRow? {
+        guard position < rows.count else { return nil }
+        defer { position += 1 }
+        return SQLRow(storage: .live(PostgresLiveRow(row: PostgresRandomAccessRow(rows[position]))))
+    }
+}
+
+/// A PostgreSQL row read as the ledger's values: integers of any width and booleans as
+/// integers, numerics as integers or doubles, everything else as text.
+struct PostgresLiveRow: SQLLiveRow {
+    let row: PostgresRandomAccessRow
+
+    var columnCount: Int { row.count }
+    func name(_ i: Int) -> String { row[i].columnName }
+    func isNull(_ i: Int) -> Bool { row[i].bytes == nil }
+    func int64(_ i: Int) -> Int64 {
+        if case .int(let v) = value(i) { return v }
+        return SQLRow(storage: .values([value(i)], names: [""])).int64(0)
+    }
+    func text(_ i: Int) -> String {
+        if case .text(let v) = value(i) { return v }
+        return SQLRow(storage: .values([value(i)], names: [""])).text(0)
+    }
+
+    func value(_ i: Int) -> SQLValue {
+        let cell = row[i]
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return (try? cell.decode(Int64.self)).map(SQLValue.int) ?? .null
+        case .bool: return (try? cell.decode(Bool.self)).map { .int($0 ? 1 : 0) } ?? .null
+        case .float4, .float8: return (try? cell.decode(Double.self)).map(SQLValue.double) ?? .null
+        case .numeric:
+            guard let d = try? cell.decode(Decimal.self) else { return .null }
+            if d == d.rounded(), let n = Int64(exactly: NSDecimalNumber(decimal: d).int64Value), Decimal(n) == d { return .int(n) }
+            return .double(NSDecimalNumber(decimal: d).doubleValue)
+        default: return (try? cell.decode(String.self)).map(SQLValue.text) ?? .null
+        }
+    }
+}
+
+private extension Decimal {
+    func rounded() -> Decimal {
+        var value = self, result = Decimal()
+        NSDecimalRound(&result, &value, 0, .plain)
+        return result
+    }
+}
+
+// MARK: - The dialect
+
+/// SQL written for both engines, in PostgreSQL's spelling: `?` and `?N` become `$N`,
+/// `x IS ?` becomes `x IS NOT DISTINCT FROM $N`, `INSERT OR FAIL|ROLLBACK|ABORT INTO` becomes
+/// `INSERT INTO` (PostgreSQL rolls the statement back either way, and the ledger's writers
+/// roll back the transaction), and SQLite's `INDEXED BY` hints are dropped. Quoted text is
+/// left alone. Each text is translated once per process.
+enum PostgresDialect {
+    private static let cache = Mutex([String: String]())
+
+    static func translate(_ sql: String) -> String {
+        if let done = cache.withLock({ $0[sql] }) { return done }
+        let done = rewrite(sql)
+        cache.withLock { $0[sql] = done }
+        return done
+    }
+
+    static func rewrite(_ sql: String) -> String {
+        var out = ""
+        out.reserveCapacity(sql.utf8.count + 16)
+        let chars = Array(sql)
+        var i = 0, next = 1
+        var quote: Character?
+        while i < chars.count {
+            let c = chars[i]
+            if let q = quote {
+                out.append(c)
+                if c == q { quote = nil }
+                i += 1
+                continue
+            }
+            if c == "'" || c == "\"" {
+                quote = c
+                out.append(c)
+                i += 1
+                continue
+            }
+            if c == "?" {
+                var j = i + 1
+                var digits = ""
+                while j < chars.count, chars[j].isNumber { digits.append(chars[j]); j += 1 }
+                let number = Int(digits) ?? next
+                if digits.isEmpty { next += 1 }
+                // `x IS ?` / `x IS NOT ?`: PostgreSQL's IS only takes NULL, TRUE or FALSE.
+                while out.last == " " { out.removeLast() }
+                let tail = out.suffix(7).uppercased()
+                if tail.hasSuffix(" IS NOT") {
+                    out.removeLast(4)
+                    out += " DISTINCT FROM "
+                } else if tail.hasSuffix(" IS") {
+                    out += " NOT DISTINCT FROM "
+                } else {
+                    out += " "
+                }
+                out += "$\(number)"
+                i = j
+                continue
+            }
+            if c.isLetter, i == 0 || !(chars[i - 1].isLetter || chars[i - 1].isNumber || chars[i - 1] == "_") {
+                var j = i
+                while j < chars.count, chars[j].isLetter || chars[j].isNumber || chars[j] == "_" { j += 1 }
+                let word = String(chars[i..<j]).uppercased()
+                if word == "NOT", let k = skipWord("INDEXED", chars, from: j) {
+                    // Drop `NOT INDEXED`.
+                    i = k
+                    continue
+                }
+                if word == "INDEXED", let k = skipWord("BY", chars, from: j) {
+                    // Drop `INDEXED BY name`.
+                    var m = k
+                    while m < chars.count, chars[m] == " " { m += 1 }
+                    while m < chars.count, chars[m].isLetter || chars[m].isNumber || chars[m] == "_" { m += 1 }
+                    i = m
+                    continue
+                }
+                if word == "OR", out.uppercased().hasSuffix("INSERT "),
+                   let (k, conflict) = nextWord(chars, from: j), ["FAIL", "ROLLBACK", "ABORT"].contains(conflict) {
+                    // `INSERT OR FAIL INTO` → `INSERT INTO`.
+                    out.removeLast()
+                    i = k
+                    continue
+                }
+                out += String(chars[i..<j])
+                i = j
+                continue
+            }
+            out.append(c)
+            i += 1
+        }
+        return out
+    }
+
+    private static func nextWord(_ chars: [Character], from start: Int) -> (Int, String)? {
+        var k = start
+        while k < chars.count, chars[k] == " " || chars[k] == "\n" { k += 1 }
+        var e = k
+        while e < chars.count, chars[e].isLetter { e += 1 }
+        guard e > k else { return nil }
+        return (e, String(chars[k..<e]).uppercased())
+    }
+
+    private static func skipWord(_ word: String, _ chars: [Character], from start: Int) -> Int? {
+        guard let (end, found) = nextWord(chars, from: start), found == word else { return nil }
+        return end
+    }
+}
+
+// MARK: - Blocking access for the seam
+
+extension PostgresLedger {
+    /// How often a write transaction that lost a serialisation race is run again.
+    static let serializationRetries = 30
+
+    /// Runs `body` between `begin` and COMMIT, rolling back when it throws; a transaction the
+    /// server failed for racing another (40001, 40P01) is run again up to `retries` times,
+    /// after a short random pause so that the racers part.
+    func transaction<T>(_ begin: String, retries: Int, _ body: () throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            try run(begin)
+            do {
+                let result = try body()
+                try run("COMMIT")
+                return result
+            } catch {
+                _ = try? run("ROLLBACK")
+                if let failure = error as? PostgresLedgerError, failure.isSerializationFailure, attempt < retries {
+                    attempt += 1
+                    usleep(UInt32.random(in: 500...(2000 * UInt32(min(attempt, 10)))))
+                    continue
+                }
+                throw error
+            }
+        }
+    }
+
+    /// Runs one statement and waits for all its rows. Never call it on an event loop.
+    func queryBlocking(_ sql: String, _ values: [SQLValue]) throws -> PostgresQueryResult {
+        var binds = PostgresBindings(capacity: values.count)
+        for value in values {
+            switch value {
+            case .null: binds.appendNull()
+            case .int(let v): binds.append(v)
+            case .double(let v): binds.append(v)
+            case .text(let v): binds.append(v)
+            }
+        }
+        do {
+            return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait()
+        } catch let error as PSQLError {
+            throw Self.describe(error, url: url)
+        }
+    }
+}
