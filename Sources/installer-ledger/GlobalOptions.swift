@@ -32,7 +32,13 @@ struct GlobalOptions: ParsableArguments {
     /// - Throws: `CommandFailure` (66) saying there is no ledger at that path and how to make one.
     func openExistingLedger() throws -> Ledger {
         let path = ledgerPath
-        guard FileManager.default.fileExists(atPath: path) || PostgresURL.isPostgres(path) else {
+        // A PostgreSQL database without the ledger's tables is refused (66), never given them.
+        if PostgresURL.isPostgres(path) {
+            let ledger = try Ledger.openExisting(path: path)
+            Logger(label: "installer-ledger").debug("opened ledger", metadata: ["path": "\(ledger.path)"])
+            return ledger
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
             throw CommandFailure(status: .noInput, message: "there is no ledger at \(path); create one with 'installer-ledger import FILE' or 'installer-ledger sync', or name another with --db")
         }
         return try openLedger()

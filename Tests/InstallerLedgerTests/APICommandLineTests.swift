@@ -44,7 +44,7 @@ final class CommandLineSandbox: @unchecked Sendable {
     let url: String
     let folder = TemporaryFolder()
     let transcript = Mutex<[String]>([])
-    var db: String { folder.file("ledger.sqlite") }
+    var db: String { folder.ledger() }
 
     init(installers: Int = 0) async throws {
         sandbox = SandboxServer(configuration: SandboxConfiguration(prepopulatedInstallers: installers))
@@ -90,10 +90,13 @@ final class CommandLineSandbox: @unchecked Sendable {
         #expect(!leaked, "the password appears in an output", sourceLocation: sourceLocation)
         #expect(!tokenShown, "a token appears in an output", sourceLocation: sourceLocation)
         var files = 0
-        for suffix in ["", "-wal", "-shm"] {
-            guard let data = FileManager.default.contents(atPath: db + suffix) else { continue }
+        // On PostgreSQL, every row of the database stands for the files.
+        let contents: [(String, String)] = TestEngine.isPostgres ? [("", try Ledger.open(path: db).contentDump())]
+            : ["", "-wal", "-shm"].compactMap { suffix in
+                FileManager.default.contents(atPath: db + suffix).map { (suffix, String(decoding: $0, as: UTF8.self)) }
+            }
+        for (suffix, text) in contents {
             files += 1
-            let text = String(decoding: data, as: UTF8.self)
             let leakedHere = leaksThePassword(text)
             let tokenHere = text.contains("Bearer") || text.contains("access_token")
             #expect(!leakedHere, "the password appears in ledger\(suffix)", sourceLocation: sourceLocation)

@@ -10,7 +10,7 @@ import Testing
 
     /// A ledger with accounts `acme` and `globex`.
     static func twoAccounts() throws -> (Ledger, Account, Account) {
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         let acme = try ledger.addAccount(name: "acme", endpoint: .region("eu"), username: "api@acme.example",
                                          passwordSource: .environment("ACME_PASSWORD"), at: now)
         let globex = try ledger.addAccount(name: "globex", endpoint: .region("us"), username: "api@globex.example",
@@ -107,7 +107,7 @@ import Testing
     }
 
     @Test func theAccountOfAnAPIRun() throws {
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         let env = ["ESET_CONNECT_PASSWORD": "x"]
         // No account yet and no username: a usage error that says what to set.
         #expect(throws: AccountError.none) { try ledger.accountForRun(named: nil, credentials: RunCredentials(environment: env), at: Self.now) }
@@ -145,7 +145,7 @@ import Testing
     }
 
     @Test func anUpgradedDefaultLearnsItsIdentityFromItsFirstRun() throws {
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         // An import into a new ledger makes `default` without an identity.
         _ = try ledger.record([Sample.received(Sample.installer())], source: .import, at: Self.now)
         let bare = try ledger.account(named: "default")
@@ -232,7 +232,7 @@ import Testing
 
     @Test func theReportIsPerAccountAndOneStaleAccountIsUnknownByName() throws {
         let folder = TemporaryFolder()
-        let path = folder.file("ledger.sqlite")
+        let path = folder.ledger()
         let ledger = try Ledger.open(path: path)
         let acme = try ledger.addAccount(name: "acme", endpoint: .region("eu"), username: "a@x", passwordSource: .environment("A"), at: Self.now)
         let globex = try ledger.addAccount(name: "globex", endpoint: .region("us"), username: "g@x", passwordSource: .environment("G"), at: Self.now)

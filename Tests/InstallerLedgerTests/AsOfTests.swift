@@ -85,7 +85,7 @@ struct ScriptedHistory {
     }
 
     @Test func theScriptedHistoryAtSeveralDates() throws {
-        let h = try ScriptedHistory(Ledger.inMemory())
+        let h = try ScriptedHistory(freshLedger())
         // Before ESET created anything.
         #expect(try h.states(at: "2026-01-04") == [:])
         // A exists from its ESET creation, before the ledger recorded it: taken as usable.
@@ -108,7 +108,7 @@ struct ScriptedHistory {
     }
 
     @Test func everyFieldIsRebuiltNotOnlyTheName() throws {
-        let h = try ScriptedHistory(Ledger.inMemory())
+        let h = try ScriptedHistory(freshLedger())
         let before = try #require(h.ledger.installers(asOf: Timestamp(asOf: "2026-02-15"), matching: InstallerFilter())
             .first { $0.installer.uuid == ScriptedHistory.a })
         #expect(before.installer.deviceEnrollment.groupDisplayName == "Branch Vienna")
@@ -124,7 +124,7 @@ struct ScriptedHistory {
     }
 
     @Test func afterTheLastEventTheRebuiltStateIsTheCurrentRow() throws {
-        let h = try ScriptedHistory(Ledger.inMemory())
+        let h = try ScriptedHistory(freshLedger())
         // Late enough for every event, early enough that no expiry by the clock remains to apply.
         let rebuilt = try h.ledger.installers(asOf: Timestamp(asOf: "2026-08-06"), matching: InstallerFilter())
         let current = try h.ledger.installers(matching: InstallerFilter(), at: Sample.now)
@@ -137,7 +137,7 @@ struct ScriptedHistory {
     }
 
     @Test func filtersApplyToThePastState() throws {
-        let h = try ScriptedHistory(Ledger.inMemory())
+        let h = try ScriptedHistory(freshLedger())
         var vienna = InstallerFilter()
         vienna.group = "branch VIENNA"
         #expect(try h.states(at: "2026-02-15", vienna) == ["a": "Zulu kiosk|usable"])
@@ -165,7 +165,7 @@ struct ScriptedHistory {
     }
 
     @Test func theOrderIsTheSortKeyAsItWasThen() throws {
-        let h = try ScriptedHistory(Ledger.inMemory())
+        let h = try ScriptedHistory(freshLedger())
         var byName = InstallerFilter()
         byName.sort = .name
         func names(_ at: String, _ f: InstallerFilter) throws -> [String] {
@@ -183,7 +183,7 @@ struct ScriptedHistory {
     }
 
     @Test func pendingCreationsAsOf() throws {
-        let h = try ScriptedHistory(Ledger.inMemory())
+        let h = try ScriptedHistory(freshLedger())
         #expect(try h.ledger.pendingCreations(matching: InstallerFilter()).isEmpty)
         let then = try h.ledger.pendingCreations(matching: InstallerFilter(), asOf: Timestamp(asOf: "2026-07-01"))
         #expect(then.map(\.request.displayName) == ["Oscar tablets"])
@@ -199,7 +199,7 @@ struct ScriptedHistory {
     }
 
     @Test func aDownloadURLChangedLaterIsKnownOnlyAsRedacted() throws {
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         var i = Sample.installer(uuid: ScriptedHistory.a, created: "2026-01-05T08:00:00Z")
         _ = try ledger.record([Sample.received(i)], source: .import, at: ScriptedHistory.t("2026-01-10T00:00:00Z"))
         i.downloadUrl = "https://download.example.invalid/installers/new-secret"
@@ -214,7 +214,7 @@ struct ScriptedHistory {
 /// `list --as-of` and `list --status pending` through the built binary.
 @Suite struct ListAsOfCommandLineTests {
     let folder = TemporaryFolder()
-    var db: String { folder.file("ledger.sqlite") }
+    var db: String { folder.ledger() }
 
     func run(_ args: [String]) throws -> ProcessResult {
         try runProduct("installer-ledger", args, environment: ["INSTALLER_LEDGER_DB": db])

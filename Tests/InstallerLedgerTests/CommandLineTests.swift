@@ -6,7 +6,7 @@ import Testing
 /// the database afterwards.
 @Suite struct CommandLineTests {
     let folder = TemporaryFolder()
-    var db: String { folder.file("ledger.sqlite") }
+    var db: String { folder.ledger() }
     let examples = repositoryRoot.appendingPathComponent("examples").path
     let now = "2026-11-29T12:00:00Z"
 
@@ -94,7 +94,9 @@ import Testing
         let format = try run(["list", "--format", "xml"])
         #expect(format.status == 64)
         // A read never creates a ledger: 66 says there is none and how to make one.
-        let noLedger = try run(["show", "nope"])
+        // (On PostgreSQL: a database without the ledger's tables.)
+        let noLedger = TestEngine.isPostgres
+            ? try runProduct("installer-ledger", ["show", "nope", "--db", TestEngine.newPostgresDatabase()]) : try run(["show", "nope"])
         #expect(noLedger.status == 66 && noLedger.stderr.contains("there is no ledger at"))
         #expect(!FileManager.default.fileExists(atPath: folder.file("ledger.sqlite")))
         #expect(try run(["import", repositoryRoot.appendingPathComponent("examples/installers.ndjson").path]).status == 0)
@@ -133,7 +135,7 @@ import Testing
 @Suite struct GlobalOptionTests {
     @Test func globalOptionsBeforeTheSubcommand() throws {
         let folder = TemporaryFolder()
-        let db = folder.file("ledger.sqlite")
+        let db = folder.ledger()
         let examples = repositoryRoot.appendingPathComponent("examples/installers.ndjson").path
         let imported = try runProduct("installer-ledger", ["--db", db, "import", examples])
         #expect(imported.status == 0, "\(imported.stderr)")

@@ -18,7 +18,7 @@ import Testing
     /// some without an expiry, recorded over several days into two accounts.
     static func randomLedger(seed: UInt64) throws -> (Ledger, [Account]) {
         var rng = SeededGenerator(seed: seed)
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         let accounts = [
             try ledger.addAccount(name: "acme", endpoint: .region("eu"), username: "a@x", passwordSource: .environment("A"), at: now),
             try ledger.addAccount(name: "globex", endpoint: .region("us"), username: "g@x", passwordSource: .environment("G"), at: now),
@@ -62,7 +62,7 @@ import Testing
             var records = [CoverageRecord](), index = [String: Int]()
             for row in try SQLRow.fetchAll(db, sql: """
                 SELECT uuid, display_name, security_group_uuid, group_display_name, status, status_changed_at, create_time,
-                  expire_time, account_id FROM installers WHERE status <> 'deleted' AND (? IS NULL OR account_id = ?) ORDER BY id
+                  expire_time, account_id FROM installers WHERE status <> 'deleted' AND (CAST(? AS BIGINT) IS NULL OR account_id = ?) ORDER BY id
                 """, arguments: [account, account]) {
                 index[row[0]] = records.count
                 records.append(CoverageRecord(

@@ -14,7 +14,7 @@ import Testing
         return Sample.input(lines.joined(separator: "\n"), name: "many.ndjson")
     }
 
-    @Test func aFullDiskIsAnIOErrorAndTheLedgerKeepsWhatItHad() throws {
+    @Test(.sqliteOnly) func aFullDiskIsAnIOErrorAndTheLedgerKeepsWhatItHad() throws {
         let folder = TemporaryFolder()
         let ledger = try Ledger.open(path: folder.file("ledger.sqlite"))
         _ = try ledger.importAnswers([Self.answers(3)], at: Sample.now)

@@ -30,7 +30,7 @@ struct SandboxFixture {
     init(installers: Int = 0, password: String = "sandbox") async throws {
         sandbox = SandboxServer(configuration: SandboxConfiguration(password: password, prepopulatedInstallers: installers))
         url = try await sandbox.start()
-        ledger = try Ledger.inMemory()
+        ledger = try freshLedger()
     }
 
     func client(password: String = "sandbox", rate: Double = 1000) throws -> ESETConnectClient {

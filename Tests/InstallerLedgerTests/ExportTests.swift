@@ -51,7 +51,7 @@ let hostileNames = [
 
     /// A ledger holding one installer per hostile name, created a day apart from 2026-09-01.
     func hostileLedger() throws -> (Ledger, [Installer]) {
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         var installers = [Installer]()
         for (n, name) in hostileNames.enumerated() {
             let created = Timestamp(nanoseconds: try Timestamp(rfc3339: "2026-09-01T08:00:00Z").nanoseconds + Int64(n) * 86_400_000_000_000)
@@ -198,7 +198,7 @@ let hostileNames = [
         #expect(summary.rows == 2)
         #expect(try parseWithPythonCSV(path).dropFirst().map { $0[0] } == [installers[2].uuid, installers[3].uuid])
 
-        let h = try ScriptedHistory(Ledger.inMemory())
+        let h = try ScriptedHistory(freshLedger())
         var events = ExportOptions()
         events.table = .events
         events.since = try Timestamp(commandLine: "2026-04-01")
@@ -216,7 +216,7 @@ let hostileNames = [
     }
 
     @Test func asOfExportsTheRebuiltStates() throws {
-        let h = try ScriptedHistory(Ledger.inMemory())
+        let h = try ScriptedHistory(freshLedger())
         var options = ExportOptions()
         options.asOf = try Timestamp(asOf: "2026-02-15")
         let (path, _, _) = try export(h.ledger, options)
@@ -316,7 +316,7 @@ let hostileNames = [
 
     /// A ledger with fixed uuids and times, so its exports are byte for byte the same.
     func fixedLedger() throws -> Ledger {
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         let a = Sample.installer(uuid: "11111111-1111-4111-8111-111111111111", name: "=HYPERLINK(\"x\") \"Vienna\", PCs",
                                  created: "2026-09-01T08:00:00Z", products: [Sample.entry, Sample.complete])
         var b = Sample.installer(uuid: "22222222-2222-4222-8222-222222222222", name: "Macs – Graz", os: 3,
@@ -361,7 +361,7 @@ let hostileNames = [
 /// its errors and interruptions.
 @Suite struct ExportCommandLineTests {
     let folder = TemporaryFolder()
-    var db: String { folder.file("ledger.sqlite") }
+    var db: String { folder.ledger() }
     var out: String { folder.file("audit/installers.csv") }
 
     init() throws {
@@ -473,7 +473,7 @@ let hostileNames = [
 @Suite struct ExportPathsAgreeTests {
     @Test(arguments: [ExportTable.installers, .products], [false, true])
     func theSQLPathAndTheRebuiltPathWriteTheSameBytes(table: ExportTable, urls: Bool) throws {
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         var installers = [Installer]()
         for (n, name) in hostileNames.enumerated() {
             let created = Timestamp(nanoseconds: try Timestamp(rfc3339: "2026-09-01T08:00:00.123Z").nanoseconds + Int64(n) * 3_600_000_000_123)

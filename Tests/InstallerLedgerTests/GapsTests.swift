@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func ledgerGapsIgnoreDeletedInstallersAndRespectStatus() throws {
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         let now = Sample.now
         // Vienna: usable until 2027-03-01. Brno: usable until 2027-01-04. Servers: deleted.
         let vienna = Sample.installer(name: "Vienna", group: Self.vienna, created: "2026-09-01T08:00:00Z")

@@ -15,7 +15,7 @@ import Testing
 
     /// A ledger holding the shipped examples, and its content before the hostile run.
     static func ledgerWithExamples() throws -> (Ledger, String) {
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         let examples = repositoryRoot.appendingPathComponent("examples/installers.ndjson")
         _ = try ledger.importAnswers([ImportInput(name: "installers.ndjson", bytes: Array(try Data(contentsOf: examples)))], at: Sample.now)
         return (ledger, try ledger.contentDump())
@@ -167,7 +167,7 @@ import Testing
 
     @Test func theBinaryExits65OnEveryHostileFileAndTheLedgerIsUnchanged() throws {
         let folder = TemporaryFolder()
-        let db = folder.file("ledger.sqlite")
+        let db = folder.ledger()
         let examples = repositoryRoot.appendingPathComponent("examples/installers.ndjson").path
         #expect(try runProduct("installer-ledger", ["import", examples, "--db", db]).status == 0)
         let before = try Ledger.open(path: db).contentDump()

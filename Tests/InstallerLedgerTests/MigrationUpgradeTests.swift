@@ -99,7 +99,7 @@ import LedgerMigrations
         return before
     }
 
-    @Test(arguments: 1..<LedgerMigrationFiles.all.count)
+    @Test(.sqliteOnly, arguments: 1..<LedgerMigrationFiles.all.count)
     func everyEarlierVersionUpgradesWithItsDataIntact(version: Int) throws {
         let folder = TemporaryFolder()
         let path = folder.file("ledger-v\(version).sqlite")
@@ -144,7 +144,7 @@ import LedgerMigrations
         #expect(try ledger.installers(matching: InstallerFilter(), at: Sample.now).count == 3)
     }
 
-    @Test func aLedgerFromANewerVersionIsRefusedByEveryCommandWithItsFilesUntouched() throws {
+    @Test(.sqliteOnly) func aLedgerFromANewerVersionIsRefusedByEveryCommandWithItsFilesUntouched() throws {
         let folder = TemporaryFolder()
         let db = folder.file("ledger.sqlite")
         let examples = repositoryRoot.appendingPathComponent("examples/installers.ndjson").path

@@ -57,6 +57,20 @@ import Testing
         }
     }
 
+    @Test func theDialectSpellsSharedSQLAsPostgreSQLDoes() {
+        let cases: [(String, String)] = [
+            ("SELECT a FROM t WHERE b = ? AND c IS ? AND d IS NOT ?", "SELECT a FROM t WHERE b = $1 AND c IS NOT DISTINCT FROM $2 AND d IS DISTINCT FROM $3"),
+            ("SELECT ?2, ?1", "SELECT $2, $1"),
+            ("UPDATE OR ROLLBACK installers SET a = ?", "UPDATE installers SET a = $1"),
+            ("INSERT OR FAIL INTO t (a) VALUES (?)", "INSERT INTO t (a) VALUES ( $1)"),
+            ("INSERT OR ROLLBACK INTO events (a)\n SELECT ?", "INSERT INTO events (a)\n SELECT $1"),
+            ("SELECT x FROM installers INDEXED BY installers_by_subject WHERE y = '?'", "SELECT x FROM installers  WHERE y = '?'"),
+            ("SELECT x FROM installers NOT INDEXED ORDER BY uuid", "SELECT x FROM installers  ORDER BY uuid"),
+            ("SELECT 'it''s ?' || ?", "SELECT 'it''s ?' || $1"),
+        ]
+        for (sqlite, postgres) in cases { #expect(PostgresDialect.rewrite(sqlite) == postgres) }
+    }
+
     @Test func aServerThatCannotBeReachedIsAnIOErrorWithoutThePassword() throws {
         for open in [{ try Ledger.open(path: $0) }, { try Ledger.openExisting(path: $0) }] as [(String) throws -> Ledger] {
             do {

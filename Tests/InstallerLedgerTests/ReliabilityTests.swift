@@ -20,7 +20,7 @@ import Testing
         let answers = Mutex<[HTTPResponse]>([HTTPResponse(status: 200, body: Array(#"{"access_tok"#.utf8))])
         let config = try ESETConnectConfiguration(apiURL: "http://127.0.0.1:9", username: "u", password: "p", rateLimit: 1000)
         let client = ESETConnectClient(configuration: config, transport: ScriptedBox(answers), clock: VirtualClock().clock)
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         await #expect { try await InstallerCreation(ledger: ledger, client: client).create(request) } throws: { error in
             guard let error = error as? ESETConnectError else { return false }
             return !error.mayHaveCreated

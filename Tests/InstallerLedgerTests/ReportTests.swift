@@ -8,7 +8,7 @@ import Testing
 struct ReportLedger {
     static let now = Sample.now
     let folder = TemporaryFolder()
-    var path: String { folder.file("ledger.sqlite") }
+    var path: String { folder.ledger() }
     let ledger: Ledger
 
     static let hq = ("d23f0824-128b-4f33-8c5c-7fd0a6a3a450", "Head Office")
@@ -26,7 +26,7 @@ struct ReportLedger {
 
     init() throws {
         let now = Self.now
-        ledger = try Ledger.open(path: folder.file("ledger.sqlite"))
+        ledger = try Ledger.open(path: folder.ledger())
         let macOS = { (i: Installer) -> Installer in var m = i; m.operatingSystemFamilyId = 3; return m }
         let installers: [Installer] = [
             expiringInstaller(Self.uuid("1"), expires: now.adding(.days(3)), name: "Head office Windows", group: Self.hq, products: [Sample.complete]),
@@ -250,7 +250,7 @@ struct ReportLedger {
     }
 
     @Test func anImportFedLedgerIsOKWithMaxSyncAgeOff() throws {
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         _ = try ledger.record([Sample.received(expiringInstaller(ReportLedger.uuid("1"), expires: now.adding(.days(90))))],
                               source: .import, at: now.subtracting(.days(1)))
         let snapshot = try ledger.reportSnapshot(thresholds: ReportThresholds(), format: "text", at: now)
@@ -272,7 +272,7 @@ struct ReportLedger {
     }
 
     @Test func recentlyExpiredLooksBack26HoursByDefault() throws {
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         _ = try ledger.record([
             Sample.received(expiringInstaller(ReportLedger.uuid("1"), expires: now.subtracting(.hours(25)))),
             Sample.received(expiringInstaller(ReportLedger.uuid("2"), expires: now.subtracting(.hours(27)))),
@@ -283,7 +283,7 @@ struct ReportLedger {
 
     @Test func staleOrMissingRefreshIsUnknownAndOfflineReconcileDoesNotCount() throws {
         let folder = TemporaryFolder()
-        let path = folder.file("ledger.sqlite")
+        let path = folder.ledger()
         let ledger = try Ledger.open(path: path)
         _ = try ledger.record([Sample.received(expiringInstaller(ReportLedger.uuid("1"), expires: now.adding(.days(100))))],
                               source: .import, at: now.subtracting(.days(1)))
@@ -328,12 +328,12 @@ struct ReportLedger {
         #expect(directory.report.status == .unknown)
     }
 
-    @Test func summariesNeverScanEveryInstaller() throws {
+    @Test(.sqliteOnly) func summariesNeverScanEveryInstaller() throws {
         // The planner, left alone, walked a product index over every installer and looked
         // each one up: 18 s on a million installers. The coverage questions walk the usable
         // slice of `installers_by_subject` in order and seek it; the sections stay on the
         // covering usable-by-expiry index (the subject index must not take them over).
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         func plan(_ sql: String, _ arguments: StatementArguments) throws -> [String] {
             try ledger.readDatabase { db in try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String } }
         }
@@ -445,7 +445,7 @@ struct ReportLedger {
 
     @Test func prometheusSeriesAreBoundedByGroupsAndProductsNotInstallers() throws {
         // 3,000 installers in 3 groups: the default exposition has tens of series, not thousands.
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         let groups = [ReportLedger.hq, ReportLedger.vienna, ReportLedger.linz]
         let installers = (0..<3000).map { n in
             expiringInstaller(String(format: "%08x-0000-4000-8000-000000000000", n), expires: now.adding(.days(Int64(1 + n % 200))),
@@ -548,7 +548,7 @@ func offThePool(_ body: @escaping @Sendable () throws -> ProcessResult) async th
 /// End-to-end runs of the built binary: exit codes, stdout, stderr and the ledger after.
 @Suite(.serialized) struct ReconcileReportCommandLineTests {
     let folder = TemporaryFolder()
-    var db: String { folder.file("ledger.sqlite") }
+    var db: String { folder.ledger() }
     let examples = repositoryRoot.appendingPathComponent("examples").path
     let now = "2026-11-29T12:00:00Z"
 
@@ -648,8 +648,12 @@ func offThePool(_ body: @escaping @Sendable () throws -> ProcessResult) async th
 
     @Test func aReportOfAReadOnlyLedgerKeepsItsVerdict() async throws {
         try await importExamples()
+        let refuse = TestEngine.isPostgres ? [
+            "CREATE FUNCTION refuse_reports() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'read-only for the test'; END $$",
+            "CREATE TRIGGER refuse_reports BEFORE INSERT ON report_runs FOR EACH ROW EXECUTE FUNCTION refuse_reports()",
+        ] : ["CREATE TRIGGER refuse_reports BEFORE INSERT ON report_runs BEGIN SELECT RAISE(ABORT, 'read-only for the test'); END"]
         try await Ledger.open(path: db).write { db in
-            try db.execute(sql: "CREATE TRIGGER refuse_reports BEFORE INSERT ON report_runs BEGIN SELECT RAISE(ABORT, 'read-only for the test'); END")
+            for statement in refuse { try db.execute(sql: statement) }
         }
         let r = try await run(["report", "--now", now])
         #expect(r.status == 2 && r.stdout.hasPrefix("INSTALLERS CRITICAL - "))
@@ -726,7 +730,7 @@ extension ReconcileReportCommandLineTests {
             #expect(command.contains("installer-ledger reconcile") && command.hasSuffix("installer-ledger report --quiet"))
             let f = try await SandboxFixture()
             let home = TemporaryFolder()
-            let db = home.file("ledger.sqlite")
+            let db = home.ledger()
             try FileManager.default.createDirectory(atPath: home.file(".config/installer-ledger"), withIntermediateDirectories: true)
             func writeEnvironment(password: String) throws {
                 try """
@@ -734,6 +738,7 @@ extension ReconcileReportCommandLineTests {
                     ESET_CONNECT_PASSWORD=\(password)
                     ESET_CONNECT_API_URL=\(f.url.absoluteString)
                     INSTALLER_LEDGER_DB=\(db)
+                    \(TestEngine.isPostgres ? "PGPASSFILE=\(TestEngine.environment["PGPASSFILE"] ?? "")" : "")
 
                     """.write(toFile: home.file(".config/installer-ledger/env"), atomically: true, encoding: .utf8)
             }

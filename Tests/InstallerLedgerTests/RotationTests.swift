@@ -136,7 +136,7 @@ final class RotationWorld: Sendable {
     }
 
     @Test func aSuccessionIsMadeOnceEachWay() throws {
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         let (a, b, c) = ("aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002", "cccccccc-0000-4000-8000-000000000003")
         _ = try ledger.record([a, b, c].map { Sample.received(Sample.installer(uuid: $0)) }, source: .import, at: Sample.now)
         #expect(try ledger.linkSuccession(predecessor: a, successor: b, source: .rotate, at: Sample.now))
@@ -423,7 +423,7 @@ final class RotationWorld: Sendable {
         let w = try await RotationWorld()
         let url = try #require(await w.sandbox.url)
         let folder = TemporaryFolder()
-        let env = ["INSTALLER_LEDGER_DB": folder.file("ledger.sqlite"), "ESET_CONNECT_USERNAME": "api@example.com",
+        let env = ["INSTALLER_LEDGER_DB": folder.ledger(), "ESET_CONNECT_USERNAME": "api@example.com",
                    "ESET_CONNECT_PASSWORD": "sandbox", "ESET_CONNECT_API_URL": url.absoluteString]
         func run(_ args: [String]) async throws -> ProcessResult {
             try await runProductOffThePool("installer-ledger", args, environment: env)

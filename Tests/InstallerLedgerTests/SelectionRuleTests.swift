@@ -16,7 +16,7 @@ import Testing
 
     @Test func sqlAndSwiftFiltersAgree() throws {
         var rng = SeededGenerator(seed: 42)
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         var installers = [Installer]()
         for n in 0..<120 {
             let uuid = String(format: "%08x-0000-4000-8000-000000000000", n)
@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func unicodeCaseIsFoldedEverywhere() throws {
-        let ledger = try Ledger.inMemory()
+        let ledger = try freshLedger()
         let i = Sample.installer(uuid: "0b7f3c1e-5a2d-4c8e-9f10-2a3b4c5d6e7f", name: "Zürich Büro PCs",
                                  group: ("5e0c3c43-0000-4000-8000-000000000001", "Zürich Büro"))
         _ = try ledger.record([Sample.received(i)], source: .import, at: Sample.now)

@@ -1,4 +1,6 @@
 import Foundation
+import Synchronization
+import Testing
 @testable import InstallerLedger
 
 /// Builders for realistic installers and answers used across suites.
@@ -47,8 +49,10 @@ enum Sample {
 }
 
 /// A temporary folder removed at deinit.
-final class TemporaryFolder {
+final class TemporaryFolder: Sendable {
     let path: String
+    /// The PostgreSQL databases made for `ledger(_:)`, by name.
+    fileprivate let databases = Mutex([String: String]())
 
     init() {
         path = NSTemporaryDirectory() + "installer-ledger-tests-" + UUID().uuidString
@@ -137,6 +141,83 @@ func runInterrupting(_ arguments: [String], environment: [String: String], after
                 return (process.terminationStatus, process.terminationReason, String(decoding: stdout, as: UTF8.self),
                         String(decoding: stderr, as: UTF8.self))
             })
+        }
+    }
+}
+
+// MARK: - The engine the suites run on
+
+/// The suites run on SQLite, or, with `INSTALLER_LEDGER_TEST_ENGINE=postgresql` and
+/// `INSTALLER_LEDGER_TEST_POSTGRES_URL` (a role that may create databases, its password in
+/// PGPASSFILE), every ledger of every test on a new PostgreSQL database of its own.
+enum TestEngine {
+    static let environment = ProcessInfo.processInfo.environment
+    static let isPostgres = environment["INSTALLER_LEDGER_TEST_ENGINE"] == "postgresql"
+    static var name: String { isPostgres ? "postgresql" : "sqlite" }
+
+    static var adminURL: String {
+        guard let admin = environment["INSTALLER_LEDGER_TEST_POSTGRES_URL"] else {
+            preconditionFailure("INSTALLER_LEDGER_TEST_ENGINE=postgresql needs INSTALLER_LEDGER_TEST_POSTGRES_URL")
+        }
+        return admin
+    }
+
+    /// `adminURL` naming another database.
+    static func url(database name: String) -> String {
+        let admin = adminURL
+        let query = admin.firstIndex(of: "?") ?? admin.endIndex
+        guard let slash = admin[..<query].lastIndex(of: "/") else { preconditionFailure("a URL without a database") }
+        return admin[..<slash] + "/" + name + admin[query...]
+    }
+
+    /// A database holding an empty ledger, made once per run: copying it is cheaper than
+    /// running the migrations for every test.
+    static let migratedTemplate: Mutex<String?> = Mutex(nil)
+
+    /// The URL of a new database (UTF-8, byte-order collation, as the ledger asks): empty
+    /// (as an absent ledger file), or `migrated`, holding an empty ledger.
+    static func newPostgresDatabase(migrated: Bool = false) throws -> String {
+        let template = migrated ? try migratedTemplate.withLock { made -> String in
+            if let made { return made }
+            let name = try createDatabase(template: "template0")
+            let ledger = try Ledger.open(path: url(database: name))
+            _ = ledger  // migrated; closed when released, before it serves as a template
+            made = name
+            return name
+        } : "template0"
+        return url(database: try createDatabase(template: template))
+    }
+
+    private static func createDatabase(template: String) throws -> String {
+        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
+        let connection = try PostgresLedger.open(try PostgresURL(parsing: adminURL))
+        defer { connection.closeBlocking() }
+        try connection.run("CREATE DATABASE \(name) TEMPLATE \(template) ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
+        return name
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Skips a test that is about SQLite's file itself (its mode, pragmas, plans) on PostgreSQL.
+    static var sqliteOnly: Self { .enabled(if: !TestEngine.isPostgres, "about the SQLite file itself") }
+}
+
+/// A fresh, empty ledger on the engine the suites run on.
+func freshLedger() throws -> Ledger {
+    TestEngine.isPostgres ? try Ledger.open(path: TestEngine.newPostgresDatabase(migrated: true)) : try Ledger.inMemory()
+}
+
+extension TemporaryFolder {
+    /// Where a test keeps its ledger: `name` in this folder on SQLite (absent until a
+    /// command makes it), a new database holding an empty ledger (made once per name) on
+    /// PostgreSQL.
+    func ledger(_ name: String = "ledger.sqlite") -> String {
+        guard TestEngine.isPostgres else { return file(name) }
+        return databases.withLock { made in
+            if let url = made[name] { return url }
+            let url = try! TestEngine.newPostgresDatabase(migrated: true)
+            made[name] = url
+            return url
         }
     }
 }

@@ -18,9 +18,9 @@ extension Ledger {
         try read { db in
             // Exports read each page once: a small page cache keeps memory low (the ledger's
             // connections otherwise keep 64 MiB for bulk imports).
-            let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
-            try db.execute(sql: "PRAGMA cache_size = -8192")
-            defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
+            let cacheSize = db.engine == .sqlite ? try Int.fetchOne(db, sql: "PRAGMA cache_size") : nil
+            if cacheSize != nil { try db.execute(sql: "PRAGMA cache_size = -8192") }
+            defer { if let cacheSize { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") } }
             switch options.table {
             case .installers, .products:
                 guard let instant = options.asOf else { return try CurrentStateExport.write(db, options, to: &out) }

@@ -62,8 +62,8 @@ extension PostgresLedgerError: CustomStringConvertible, ClassifiedError {
             "the ledger at \(url) applied migration \(identifier) with other contents than this build's; nothing was changed"
         case .destinationNotEmpty(let destination, let holding):
             "\(destination) is not empty (\(holding)); copy only into an empty SQLite file or PostgreSQL database"
-        case .noLedger(let url, let reason):
-            "\(url) \(reason)"
+        case .noLedger(_, let reason):
+            reason
         case .betweenServers(let to):
             "copying one PostgreSQL database into another (\(to)) is pg_dump's job: 'pg_dump --format custom SOURCE | pg_restore --dbname DEST'"
         case .server(let url, let message):

@@ -12,7 +12,16 @@ import PostgresNIO
 public final class PostgresLedger: Sendable {
     public let url: PostgresURL
     let connection: PostgresConnection
-    let logger = Logger(label: "installer-ledger.postgres")
+    let logger = PostgresLedger.quietLogger
+
+    /// postgres-nio's logger: warnings and errors only, whatever `-v` asks, because its
+    /// debug messages would show the statements' bound values (download URLs) and the
+    /// connection's traffic.
+    static var quietLogger: Logger {
+        var logger = Logger(label: "installer-ledger.postgres")
+        logger.logLevel = .warning
+        return logger
+    }
 
     /// The advisory lock that serialises schema changes (any constant both runs agree on).
     static let migrationLock: Int64 = 0x1ed6_e7_2016
@@ -39,7 +48,7 @@ public final class PostgresLedger: Sendable {
         configuration.options.connectTimeout = .seconds(10)
         do {
             let connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
-                                                            id: 1, logger: Logger(label: "installer-ledger.postgres")).wait()
+                                                            id: 1, logger: quietLogger).wait()
             return PostgresLedger(url: url, connection: connection)
         } catch let error as PSQLError {
             throw describe(error, url: url, connecting: true)
@@ -184,8 +193,8 @@ public final class PostgresLedger: Sendable {
         try check(applied)
         if let missing = Self.shipped.first(where: { applied[$0.identifier] == nil }) {
             throw PostgresLedgerError.noLedger(url: url.redacted, reason: applied.isEmpty
-                ? "holds no ledger (no ledger_migration_checksums); copy one into it with 'installer-ledger copy --to'"
-                : "its ledger lacks migration \(missing.identifier); copy into it with this version first")
+                ? "there is no ledger at \(url.redacted) (the database has no ledger tables); create one with 'installer-ledger import FILE' or 'installer-ledger sync', or copy one into it with 'installer-ledger copy --to'"
+                : "the ledger at \(url.redacted) lacks migration \(missing.identifier); run any command that writes with this version first")
         }
     }
 

@@ -115,7 +115,7 @@ private extension Decimal {
 
 /// SQL written for both engines, in PostgreSQL's spelling: `?` and `?N` become `$N`,
 /// `x IS ?` becomes `x IS NOT DISTINCT FROM $N`, `INSERT OR FAIL|ROLLBACK|ABORT INTO` becomes
-/// `INSERT INTO` (PostgreSQL rolls the statement back either way, and the ledger's writers
+/// `INSERT INTO` (and `UPDATE OR …` `UPDATE`) (PostgreSQL rolls the statement back either way, and the ledger's writers
 /// roll back the transaction), and SQLite's `INDEXED BY` hints are dropped. Quoted text is
 /// left alone. Each text is translated once per process.
 enum PostgresDialect {
@@ -186,7 +186,7 @@ enum PostgresDialect {
                     i = m
                     continue
                 }
-                if word == "OR", out.uppercased().hasSuffix("INSERT "),
+                if word == "OR", out.uppercased().hasSuffix("INSERT ") || out.uppercased().hasSuffix("UPDATE "),
                    let (k, conflict) = nextWord(chars, from: j), ["FAIL", "ROLLBACK", "ABORT"].contains(conflict) {
                     // `INSERT OR FAIL INTO` → `INSERT INTO`.
                     out.removeLast()

@@ -133,7 +133,7 @@ extension ReportQueries {
         var last = [Int64: Timestamp]()
         for row in try SQLRow.fetchAll(db, sql: """
             SELECT account_id, max(finished_at) FROM runs WHERE succeeded = 1 AND finished_at <= ?
-              AND (kind = 'sync' OR (kind = 'reconcile' AND coalesce(json_extract(counts, '$.offline'), 0) = 0))
+              AND (kind = 'sync' OR (kind = 'reconcile' AND \(db.engine.jsonFlag("counts", "offline")) = 0))
               AND account_id IS NOT NULL GROUP BY account_id
             """, arguments: [now.nanoseconds]) {
             if let at = row[1] as Int64? { last[row[0]] = Timestamp(nanoseconds: at) }

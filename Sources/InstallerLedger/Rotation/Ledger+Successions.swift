@@ -92,8 +92,8 @@ enum SuccessionQueries {
               try Bool.fetchOne(db, sql: "SELECT 1 FROM installers WHERE uuid = ?", arguments: [successor]) == true
         else { return false }
         try db.execute(sql: """
-            INSERT OR IGNORE INTO successions (predecessor_uuid, successor_uuid, linked_at, source, creation_local_id)
-            VALUES (?, ?, ?, ?, ?)
+            INSERT INTO successions (predecessor_uuid, successor_uuid, linked_at, source, creation_local_id)
+            VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
             """, arguments: [predecessor, successor, now.nanoseconds, source.rawValue, creationLocalId])
         guard db.changesCount > 0 else { return false }
         var details = JSONObject()

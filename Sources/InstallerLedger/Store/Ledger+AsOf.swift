@@ -291,7 +291,7 @@ extension Ledger {
             args += [a, instant.adding(within).nanoseconds]
         }
         if fields != InstallerFilter() {
-            let (sql, fieldArgs) = LedgerQueries.selectInstallers(fields, now: instant, engine: db.engine)
+            let (sql, fieldArgs) = try LedgerQueries.selectInstallers(db, fields, now: instant)
             current.append("uuid IN (SELECT uuid FROM (\(sql)) AS fields)")
             args += fieldArgs
         }

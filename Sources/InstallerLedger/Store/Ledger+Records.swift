@@ -53,7 +53,7 @@ extension Ledger {
         _ body: ([LedgerInstaller]) throws -> Void
     ) throws {
         try read { db in
-            let (sql, args) = LedgerQueries.selectInstallers(filter, now: now, engine: db.engine)
+            let (sql, args) = try LedgerQueries.selectInstallers(db, filter, now: now)
             let cursor = try SQLRow.fetchCursor(db, sql: sql, arguments: args)
             let names = try AccountQueries.accountNames(db)
             func attach(_ batch: inout [LedgerInstaller]) throws {
@@ -114,7 +114,9 @@ extension Ledger {
     public func contentDump() throws -> String {
         try read { db in
             var out = ""
-            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            let tables = try String.fetchAll(db, sql: db.engine == .sqlite
+                ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                : "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")
             for table in tables {
                 out += "## \(table)\n"
                 let rows = try SQLRow.fetchAll(db, sql: "SELECT * FROM \(table.quotedDatabaseIdentifier)")

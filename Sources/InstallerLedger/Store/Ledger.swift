@@ -53,7 +53,9 @@ public final class Ledger: Sendable {
                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Ledger {
         let connection = try PostgresLedger.open(try PostgresURL(parsing: text), environment: environment)
         do {
-            if existing { try connection.verifyCurrentSchema() } else { try connection.migrate() }
+            // A read never creates a ledger; an older one is brought up to date, as a file's is.
+            if existing, try connection.appliedMigrations().isEmpty { try connection.verifyCurrentSchema() }
+            try connection.migrate()
         } catch {
             connection.closeBlocking()
             throw error

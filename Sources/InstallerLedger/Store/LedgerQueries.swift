@@ -110,7 +110,8 @@ enum LedgerQueries {
     }
 
     /// The SQL and arguments selecting installers for a filter at `now`.
-    static func selectInstallers(_ filter: InstallerFilter, now: Timestamp, engine: LedgerEngine) -> (String, SQLArguments) {
+    static func selectInstallers(_ db: any LedgerSQL, _ filter: InstallerFilter, now: Timestamp) throws -> (String, SQLArguments) {
+        let engine = db.engine
         var conditions = [String]()
         var args = SQLArguments()
         if let status = filter.status {
@@ -130,18 +131,19 @@ enum LedgerQueries {
             args += [os]
         }
         if let group = filter.group {
-            let (named, arg) = SelectionText.equalSQL("group_display_name", group, engine)
+            let (named, arg) = try SelectionText.equalSQL(db, table: "installers", column: "group_display_name", group)
             conditions.append("(security_group_uuid = ? OR \(named))")
-            args += [group, arg]
+            args += [group]
+            args += arg
         }
         if let product = filter.product {
             if let id = Int64(product) {
                 conditions.append("uuid IN (SELECT installer_uuid FROM activated_products WHERE product_id = ?)")
                 args += [id]
             } else {
-                let (named, arg) = SelectionText.equalSQL("product_display_name", product, engine)
+                let (named, arg) = try SelectionText.equalSQL(db, table: "activated_products", column: "product_display_name", product)
                 conditions.append("uuid IN (SELECT installer_uuid FROM activated_products WHERE \(named))")
-                args += [arg]
+                args += arg
             }
         }
         if let subscription = filter.subscriptionUuid {
@@ -159,9 +161,9 @@ enum LedgerQueries {
         if let scoped = filter.scope.sqlCondition() { conditions.append(scoped) }
         if let name = filter.nameContains, !name.isEmpty {
             // LIKE folds ASCII case; its wildcards are escaped so they match literally.
-            let (named, arg) = SelectionText.containsSQL("display_name", name, engine)
+            let (named, arg) = try SelectionText.containsSQL(db, table: "installers", column: "display_name", name)
             conditions.append(named)
-            args += [arg]
+            args += arg
         }
         var sql = "SELECT \(installerColumns) FROM installers"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }

@@ -36,11 +36,11 @@ public enum LedgerEngine: String, Sendable {
         }
     }
 
-    /// `column`'s JSON number at `path`, as an integer; NULL when absent.
-    func jsonInteger(_ column: String, _ path: String...) -> String {
+    /// `column`'s JSON boolean at `key` as 1 or 0 (absent: 0).
+    func jsonFlag(_ column: String, _ key: String) -> String {
         switch self {
-        case .sqlite: "json_extract(\(column), '$.\(path.joined(separator: "."))')"
-        case .postgresql: "((\(column)::jsonb #>> '{\(path.joined(separator: ","))}'))::bigint"
+        case .sqlite: "coalesce(json_extract(\(column), '$.\(key)'), 0)"
+        case .postgresql: "(CASE WHEN (\(column)::jsonb ->> '\(key)') = 'true' THEN 1 ELSE 0 END)"
         }
     }
 

@@ -26,27 +26,41 @@ public enum SelectionText {
         return false
     }
 
-    /// SQL for `column` equal to one `?` argument under the rule, and that argument.
-    static func equalSQL(_ column: String, _ given: String, _ engine: LedgerEngine) -> (String, any SQLBindable) {
-        switch engine {
-        case .sqlite:
-            isASCII(given) ? ("\(column) = ? COLLATE NOCASE", given) : ("ledger_equal_folded(\(column), ?)", given)
-        case .postgresql:
-            isASCII(given) ? ("\(engine.asciiFolded(column)) = ?", asciiFolded(given)) : ("lower(\(column)) = lower(?)", given)
+    /// SQL for `column` of `table` equal to `given` under the rule, and its arguments.
+    ///
+    /// SQLite runs the rule itself (NOCASE, or the functions registered on each connection).
+    /// PostgreSQL folds ASCII text as NOCASE does; its `lower()` of other text follows the
+    /// server's locale, not Swift's, so there the column's distinct values are read and the
+    /// rule picks among them in Swift: the same answer on either engine.
+    static func equalSQL(_ db: any LedgerSQL, table: String, column: String, _ given: String) throws -> (String, SQLArguments) {
+        switch (db.engine, isASCII(given)) {
+        case (.sqlite, true): ("\(column) = ? COLLATE NOCASE", [given])
+        case (.sqlite, false): ("ledger_equal_folded(\(column), ?)", [given])
+        case (.postgresql, true): ("\(db.engine.asciiFolded(column)) = ?", [asciiFolded(given)])
+        case (.postgresql, false): try valuesSQL(db, table: table, column: column) { equal($0, given) }
         }
     }
 
-    /// SQL for `column` containing one `?` argument under the rule, and that argument.
-    static func containsSQL(_ column: String, _ given: String, _ engine: LedgerEngine) -> (String, any SQLBindable) {
-        switch engine {
-        case .sqlite:
-            isASCII(given) ? ("\(column) LIKE ? ESCAPE '\\'", "%" + LedgerQueries.likeEscaped(given) + "%")
-                : ("ledger_contains_folded(\(column), ?)", given)
-        case .postgresql:
-            // PostgreSQL's LIKE keeps case; strpos on folded text says the same as SQLite's LIKE.
-            isASCII(given) ? ("strpos(\(engine.asciiFolded(column)), ?) > 0", asciiFolded(given))
-                : ("strpos(lower(\(column)), lower(?)) > 0", given)
+    /// SQL for `column` of `table` containing `given` under the rule, and its arguments.
+    static func containsSQL(_ db: any LedgerSQL, table: String, column: String, _ given: String) throws -> (String, SQLArguments) {
+        switch (db.engine, isASCII(given)) {
+        case (.sqlite, true): ("\(column) LIKE ? ESCAPE '\\'", ["%" + LedgerQueries.likeEscaped(given) + "%"])
+        case (.sqlite, false): ("ledger_contains_folded(\(column), ?)", [given])
+        // PostgreSQL's LIKE keeps case; strpos on folded text says what SQLite's LIKE says.
+        case (.postgresql, true): ("strpos(\(db.engine.asciiFolded(column)), ?) > 0", [asciiFolded(given)])
+        case (.postgresql, false): try valuesSQL(db, table: table, column: column) { contains($0, given) }
         }
+    }
+
+    /// `column IN (the distinct values the rule accepts)`.
+    private static func valuesSQL(_ db: any LedgerSQL, table: String, column: String,
+                                  _ accepts: (String) -> Bool) throws -> (String, SQLArguments) {
+        var chosen = [String]()
+        try String.forEach(db, sql: "SELECT DISTINCT \(column) FROM \(table) WHERE \(column) IS NOT NULL") { value in
+            if accepts(value) { chosen.append(value) }
+        }
+        guard !chosen.isEmpty else { return ("1 = 0", []) }
+        return ("\(column) IN (\(sqlPlaceholders(count: chosen.count)))", SQLArguments(chosen))
     }
 
     /// ASCII letters folded to lower case, every other byte kept (SQLite's NOCASE).
