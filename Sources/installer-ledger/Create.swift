@@ -209,7 +209,7 @@ struct BulkRendering {
         case .created: created += 1
         case .failed: failed += 1
         case .uncertain, .stillPending: uncertain += 1
-        case .skipped: break
+        case .skipped, .elsewhere: break
         }
         clearBar()
         writeOut(ndjson ? Self.json(outcome) : Self.text(outcome))
@@ -239,6 +239,12 @@ struct BulkRendering {
                 run 'installer-ledger sync', then the same create --from again (lines already done are skipped)
                 """)
         }
+        if summary.elsewhere > 0 {
+            throw CommandFailure(status: .uncertain, message: """
+                \(summary.elsewhere) line\(summary.elsewhere == 1 ? " was" : "s were") being created by another run at the same moment and \
+                not sent by this one: run the same create --from again once it has finished
+                """)
+        }
         if summary.interrupted && summary.notSent > 0 {
             StandardError.write("installer-ledger: interrupted; \(summary.notSent) lines not sent: run the same command again to create them\n")
             throw ExitCode(130)
@@ -260,6 +266,8 @@ struct BulkRendering {
             return "line \(o.line.number): skipped \(uuid) \(name) (created by an earlier run)\n"
         case .stillPending(let localId):
             return "line \(o.line.number): uncertain \(name): an earlier run's creation \(localId) is still pending; not sent again, run 'installer-ledger sync'\n"
+        case .elsewhere(let localId):
+            return "line \(o.line.number): in progress elsewhere \(name): another run claimed it at the same moment (creation \(localId)); not sent\n"
         case .uncertain(let error):
             return "line \(o.line.number): uncertain \(name): \(error.description)\n"
         case .failed(let error):
@@ -283,6 +291,9 @@ struct BulkRendering {
             object.append("uuid", .string(uuid))
         case .stillPending(let localId):
             object.append("result", .string("pending"))
+            object.append("pendingId", .string(localId))
+        case .elsewhere(let localId):
+            object.append("result", .string("elsewhere"))
             object.append("pendingId", .string(localId))
         case .uncertain(let error):
             object.append("result", .string("uncertain"))

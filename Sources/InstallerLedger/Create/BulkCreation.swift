@@ -80,7 +80,9 @@ public struct BulkCreation: Sendable {
                     summary.failed += 1
                     if Self.stopsTheRun(error) && summary.stoppedBy == nil { summary.stoppedBy = error }
                 case .uncertain: summary.uncertain += 1
-                case .skipped, .stillPending: break
+                case .skipped: summary.skipped += 1
+                case .elsewhere: summary.elsewhere += 1
+                case .stillPending: break
                 }
                 report(outcome)
                 _ = startNext()
@@ -97,6 +99,10 @@ public struct BulkCreation: Sendable {
             return BulkOutcome(line: line, result: .created(installer))
         } catch let error as ESETConnectError {
             return BulkOutcome(line: line, result: error.mayHaveCreated ? .uncertain(error) : .failed(error))
+        } catch let taken as PlanLineTaken {
+            // Another run claimed the line between this run's look and its claim: never sent.
+            return BulkOutcome(line: line, result: taken.creation.state == .resolved
+                               ? .skipped(uuid: taken.creation.installerUuid ?? "") : .elsewhere(localId: taken.creation.localId))
         } catch {
             // The ledger could not be written: the creation may have happened (it is pending).
             return BulkOutcome(line: line, result: .failed(error))
@@ -124,6 +130,8 @@ public struct BulkOutcome: Sendable {
         case skipped(uuid: String)
         /// An earlier run's creation is still pending: not sent again, `sync` resolves it.
         case stillPending(localId: String)
+        /// Another run claimed the line while this one ran (its pending creation): not sent.
+        case elsewhere(localId: String)
         /// Certainly not created (ESET refused it, or it never left); a re-run tries it again.
         case failed(any Error)
         /// May have been created: pending until `sync` resolves it.
@@ -145,6 +153,8 @@ public struct BulkSummary: Sendable {
     public var uncertain = 0
     /// Left pending by an earlier run and not sent again.
     public var stillPending = 0
+    /// Claimed by another run at the same moment, and not sent.
+    public var elsewhere = 0
     /// Not started because the run stopped early.
     public var notSent = 0
     /// The error that stopped the run before every line was tried.
@@ -162,6 +172,7 @@ public struct BulkSummary: Sendable {
         failed += other.failed
         uncertain += other.uncertain
         stillPending += other.stillPending
+        elsewhere += other.elsewhere
         notSent += other.notSent
         if stoppedBy == nil { stoppedBy = other.stoppedBy }
         interrupted = interrupted || other.interrupted
@@ -170,6 +181,7 @@ public struct BulkSummary: Sendable {
     /// E.g. `3 created, 1 skipped (already done), 0 failed, 1 uncertain`, plus the lines not sent.
     public var line: String {
         var s = "\(created) created, \(skipped) skipped (already done), \(failed) failed, \(uncertain + stillPending) uncertain"
+        if elsewhere > 0 { s += ", \(elsewhere) in progress elsewhere" }
         if notSent > 0 { s += ", \(notSent) not sent" }
         return s
     }

@@ -17,6 +17,18 @@ public struct PendingCreation: Sendable, Equatable {
     public var account: String = ""
 }
 
+/// A plan line another run (on this machine or another) has claimed first: its creation is
+/// pending or done, so this run must not send it.
+public struct PlanLineTaken: Error, ClassifiedError {
+    public let creation: PendingCreation
+
+    public var description: String {
+        "plan line \(creation.planKey ?? "?") is being created by another run (pending creation \(creation.localId)); run the same command again once it has finished"
+    }
+
+    public var exitClass: ExitClass { .temporary }
+}
+
 extension Ledger {
     /// How long after sending a creation `sync` keeps waiting for it to appear before it
     /// concludes ESET did not create it (ESET keeps delayed answers 10 minutes).
@@ -24,13 +36,22 @@ extension Ledger {
 
     // MARK: - Creation
 
-    /// Writes a creation as pending, with a `pending` event, before anything is sent.
+    /// Writes a creation as pending, with a `pending` event, before anything is sent. A plan
+    /// line is claimed in the same transaction: when a creation of it for the account that
+    /// has not failed exists, nothing is written and `PlanLineTaken` says whose it is. Two
+    /// runs racing for a line (two machines on one PostgreSQL ledger) both check and insert
+    /// inside one serialisable transaction, so one of them is run again and finds the other's.
     /// - Parameter account: whom it is created for; nil: the ledger's only account.
+    /// - Throws: `PlanLineTaken`, or a database error.
     public func addPending(_ request: CreateInstallerRequest, planKey: String? = nil, source: EventSource = .create,
                            account: Account? = nil, at now: Timestamp) throws -> PendingCreation {
         let localId = UUID().uuidString.lowercased()
         let accountID = try write { db in
             let accountID = try AccountQueries.accountID(db, account, at: now)
+            if let planKey, let taken = try CreationQueries.fetchPending(db, state: nil, planKey: planKey, scope: AccountScope(ids: [accountID]))
+                .last(where: { $0.state != .failed }) {
+                throw PlanLineTaken(creation: taken)
+            }
             try db.execute(sql: """
                 INSERT INTO pending_creations (local_id, request_json, display_name, os_family_id, security_group_uuid,
                   requested_at, state, plan_key, account_id) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)
