@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LedgerMigrations
 import PostgresNIO
+@testable import ESETConnectSandbox
 import Testing
 @testable import InstallerLedger
 
@@ -161,6 +162,154 @@ enum PostgresTestServer {
 /// Issue 16 against a real server: the schema under an advisory lock, a newer schema
 /// refused untouched, and `copy --to` with every table and the history.
 @Suite(.serialized, .enabled(if: PostgresTestServer.url != nil)) struct PostgresServerTests {
+    // MARK: - Many machines at once (processes on this machine against one server)
+
+    /// A plan of `lines` distinct lines (two Kiosks lines make two installers: the key is the
+    /// line's content and its occurrence).
+    static func plan(lines: Int) -> String {
+        "name,os,language,group,cloud_feedback,pua_detection,diagnostics,components\n"
+            + (0..<lines).map { "Branch \($0) PCs,windows,,,,,,13;27" }.joined(separator: "\n") + "\n"
+    }
+
+    /// The summary line of a `create --from` run: created, skipped, in progress elsewhere,
+    /// uncertain (a line another run had just written pending when this one looked).
+    static func counts(_ stdout: String) -> (created: Int, skipped: Int, elsewhere: Int, uncertain: Int) {
+        let line = stdout.split(separator: "\n").last { $0.contains(" created, ") }.map(String.init) ?? ""
+        func number(before word: String) -> Int {
+            guard let range = line.range(of: " \(word)") else { return 0 }
+            return Int(line[..<range.lowerBound].split(whereSeparator: { $0 == " " || $0 == "," }).last ?? "") ?? 0
+        }
+        return (number(before: "created"), number(before: "skipped"), number(before: "in progress elsewhere"), number(before: "uncertain"))
+    }
+
+    @Test func concurrentCreateFromOfOnePlanCreatesEachLineOnce() async throws {
+        let db = try await PostgresTestServer.freshDatabase()
+        defer { Task { await PostgresTestServer.drop(db) } }
+        let sandbox = SandboxServer(configuration: SandboxConfiguration())
+        let api = try await sandbox.start().absoluteString
+        let folder = TemporaryFolder()
+        let lines = 24, runs = 5
+        let plan = folder.file("plan.csv")
+        try Self.plan(lines: lines).write(toFile: plan, atomically: true, encoding: .utf8)
+        let environment = ["ESET_CONNECT_USERNAME": "api@example.com", "ESET_CONNECT_PASSWORD": "sandbox",
+                           "ESET_CONNECT_API_URL": "", "ESET_CONNECT_REGION": ""]
+        // Every run starts at once on an empty database: the schema, the account and every
+        // line are raced for.
+        let results = try await withThrowingTaskGroup(of: ProcessResult.self) { group in
+            for _ in 0..<runs {
+                group.addTask {
+                    try await runProductAsync("installer-ledger", ["create", "--from", plan, "--db", db.redacted, "--api-url", api],
+                                              environment: environment).redacted
+                }
+            }
+            return try await group.reduce(into: [ProcessResult]()) { $0.append($1) }
+        }
+        for r in results { #expect(r.status == 0 || r.status == 75, "\(r.status): \(r.stderr)") }
+        let counts = results.map { Self.counts($0.stdout) }
+        #expect(counts.map(\.created).reduce(0, +) == lines, "\(counts)")
+        #expect(counts.allSatisfy { $0.created + $0.skipped + $0.elsewhere + $0.uncertain == lines }, "\(counts)")
+        // 0 duplicates, 0 lost: ESET has each line once, and so does the ledger.
+        let atESET = await sandbox.installers()
+        #expect(atESET.count == lines)
+        #expect(Set(atESET.map(\.displayName)).count == lines)
+        let ledger = try Ledger.open(path: db.redacted)
+        #expect(try ledger.accounts().count == 1)
+        let creations = try ledger.pendingCreations()
+        #expect(creations.count == lines && creations.allSatisfy { $0.state == .resolved })
+        #expect(Set(creations.compactMap(\.planKey)).count == lines)
+        #expect(try ledger.installers(matching: InstallerFilter(), at: .now()).count == lines)
+        // A run after them all skips every line.
+        let again = try await runProductAsync("installer-ledger", ["create", "--from", plan, "--db", db.redacted, "--api-url", api],
+                                              environment: environment)
+        #expect(again.status == 0 && Self.counts(again.stdout).skipped == lines, "\(again.stderr)")
+        await sandbox.stop()
+    }
+
+    @Test func importsAndReadersAtOnceConvergeAndNeverFail() async throws {
+        let db = try await PostgresTestServer.freshDatabase()
+        defer { Task { await PostgresTestServer.drop(db) } }
+        let folder = TemporaryFolder()
+        // Four files of 300 installers, overlapping by half: 750 distinct uuids.
+        var files = [String]()
+        for f in 0..<4 {
+            let text = (f * 150..<(f * 150 + 300)).map { n in
+                Sample.answer(Sample.installer(uuid: String(format: "%08x-0000-4000-8000-000000000000", n), name: "PCs \(n)"))
+            }.joined(separator: "\n")
+            let path = folder.file("part\(f).ndjson")
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            files.append(path)
+        }
+        _ = try Ledger.open(path: db.redacted)  // the schema, so that readers have a ledger to read
+        let results = try await withThrowingTaskGroup(of: (String, ProcessResult).self) { group in
+            for file in files + files {
+                group.addTask { ("import", try await runProductAsync("installer-ledger", ["import", file, "--db", db.redacted])) }
+            }
+            for reader in [["list"], ["export", "--table", "installers"], ["report", "--max-sync-age", "off"], ["history"]] {
+                group.addTask { (reader[0], try await runProductAsync("installer-ledger", reader + ["--db", db.redacted])) }
+            }
+            return try await group.reduce(into: [(String, ProcessResult)]()) { $0.append($1) }
+        }
+        for (command, r) in results where command != "report" { #expect(r.status == 0, "\(command): \(r.stderr)") }
+        for (command, r) in results where command == "report" { #expect([0, 1, 2].contains(r.status), "\(r.stderr)") }
+        let ledger = try Ledger.open(path: db.redacted)
+        let all = try ledger.installers(matching: InstallerFilter(), at: Sample.now)
+        #expect(all.count == 750 && Set(all.map(\.installer.uuid)).count == 750, "\(all.count) installers")
+        var filter = EventFilter()
+        filter.kinds = [.recorded]
+        #expect(try ledger.events(matching: filter).count == 750)
+    }
+
+    // MARK: - The auditor's role, and a lost connection
+
+    @Test func aReadOnlyRoleReadsAndIsToldWhatNeedsWrites() async throws {
+        let db = try await PostgresTestServer.freshDatabase()
+        defer { Task { await PostgresTestServer.drop(db) } }
+        let ledger = try Ledger.open(path: db.redacted)
+        _ = try ledger.record([Sample.received(Sample.installer(uuid: "0b7f3c1e-5a2d-4c8e-9f10-2a3b4c5d6e7f"))], source: .import, at: Sample.now)
+        // README's GRANTs for the auditor role (made by scripts/pg-cluster, like the ledger role).
+        let admin = try PostgresLedger.open(db)
+        for statement in ["GRANT USAGE ON SCHEMA public TO auditor", "GRANT SELECT ON ALL TABLES IN SCHEMA public TO auditor"] {
+            try admin.run(statement)
+        }
+        admin.closeBlocking()
+        var auditor = db
+        auditor.user = "auditor"
+        let url = auditor.redacted
+        for command in [["list"], ["show", "0b7f"], ["history"], ["export", "--table", "events"], ["gaps"], ["account", "list"]] {
+            let r = try runProduct("installer-ledger", command + ["--db", url])
+            #expect(r.status == 0, "\(command): \(r.stderr)")
+        }
+        let report = try runProduct("installer-ledger", ["report", "--max-sync-age", "off", "--db", url])
+        #expect([0, 1, 2].contains(report.status), "\(report.stderr)")
+        let write = try runProduct("installer-ledger", ["import", repositoryRoot.appendingPathComponent("examples/installers.ndjson").path, "--db", url])
+        #expect(write.status == 77, "\(write.stderr)")
+        #expect(write.stderr.contains("the PostgreSQL role cannot change the ledger") && write.stderr.contains("only read"), "\(write.stderr)")
+        #expect(try ledger.installers(matching: InstallerFilter(), at: Sample.now).count == 1)
+    }
+
+    @Test func aLostConnectionIsTemporaryAndWritesNothing() async throws {
+        let db = try await PostgresTestServer.freshDatabase()
+        defer { Task { await PostgresTestServer.drop(db) } }
+        let ledger = try Ledger.open(path: db.redacted)
+        let admin = try PostgresLedger.open(db)
+        defer { admin.closeBlocking() }
+        do {
+            _ = try ledger.record(source: .import, at: Sample.now) { record in
+                try record(Sample.received(Sample.installer(uuid: "first")))
+                // The server ends this connection in the middle of the transaction.
+                try admin.run("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                              [.text(db.database)])
+                try record(Sample.received(Sample.installer(uuid: "second")))
+            }
+            Issue.record("the transaction survived its connection")
+        } catch let error as PostgresLedgerError {
+            #expect(error.exitClass == .temporary, "\(error)")
+            #expect(!String(describing: error).isEmpty)
+        }
+        let reopened = try Ledger.open(path: db.redacted)
+        #expect(try reopened.installers(matching: InstallerFilter(), at: Sample.now).isEmpty)
+    }
+
     @Test func migrationsApplyOnceEvenWhenTwoRunsRace() async throws {
         let db = try await PostgresTestServer.freshDatabase()
         defer { Task { await PostgresTestServer.drop(db) } }

@@ -71,7 +71,9 @@ extension PostgresLedgerError: CustomStringConvertible, ClassifiedError {
         case .rejected(let url, let message, _) where isWriteRefused:
             "the PostgreSQL role cannot change the ledger at \(url) (\(message)); this command writes: run it as a role that may write (list, show, history, export and gaps only read)"
         case .rejected(let url, let message, _) where isSerializationFailure:
-            "the ledger at \(url) was changed by other runs at the same moment, again and again (\(message)); nothing of this run was written: run the command again"
+            "the ledger at \(url) was changed by another run at the same moment (\(message)); nothing of this run was written: run the command again"
+        case .rejected(let url, _, let state) where state == "55P03":
+            "another run has been writing the ledger at \(url) for more than \(PostgresLedger.writerWait) s; nothing of this run was written: run the command again when it has finished"
         case .rejected(let url, let message, let state):
             "\(url) refused a statement: \(message) (SQLSTATE \(state)); nothing of this run was written"
         case .connectionLost(let url, let reason):

@@ -220,30 +220,51 @@ enum PostgresDialect {
 
 // MARK: - Blocking access for the seam
 
-extension PostgresLedger {
-    /// How often a write transaction that lost a serialisation race is run again.
-    static let serializationRetries = 30
+/// The connection closed before a statement's answer came.
+struct PostgresConnectionClosed: Error {}
 
-    /// Runs `body` between `begin` and COMMIT, rolling back when it throws; a transaction the
-    /// server failed for racing another (40001, 40P01) is run again up to `retries` times,
-    /// after a short random pause so that the racers part.
-    func transaction<T>(_ begin: String, retries: Int, _ body: () throws -> T) throws -> T {
-        var attempt = 0
-        while true {
-            try run(begin)
-            do {
-                let result = try body()
-                try run("COMMIT")
-                return result
-            } catch {
-                _ = try? run("ROLLBACK")
-                if let failure = error as? PostgresLedgerError, failure.isSerializationFailure, attempt < retries {
-                    attempt += 1
-                    usleep(UInt32.random(in: 500...(2000 * UInt32(min(attempt, 10)))))
-                    continue
-                }
-                throw error
-            }
+extension PostgresLedger {
+    /// `query`, failed as a lost connection when the connection closes first. postgres-nio
+    /// writes a query to its channel without a promise: on a connection the server has just
+    /// ended, the write fails and the query's own future is never completed, so a blocking
+    /// wait on it alone would wait for ever.
+    static func untilClosed(_ connection: PostgresConnection, _ query: EventLoopFuture<PostgresQueryResult>)
+        -> EventLoopFuture<PostgresQueryResult>
+    {
+        let eventLoop = connection.eventLoop
+        let promise = eventLoop.makePromise(of: PostgresQueryResult.self)
+        // Both callbacks run on the connection's event loop: the flag needs no lock.
+        final class Once: @unchecked Sendable { var done = false }
+        let once = Once()
+        query.whenComplete { result in
+            guard !once.done else { return }
+            once.done = true
+            promise.completeWith(result)
+        }
+        connection.closeFuture.whenComplete { _ in
+            guard !once.done else { return }
+            once.done = true
+            promise.fail(PostgresConnectionClosed())
+        }
+        return promise.futureResult
+    }
+
+    /// The advisory lock the writers take turns under (any constant every build agrees on).
+    static let writerLock: Int64 = 0x1ed6_e7_2017
+    /// How long a writer waits for the one before it, in seconds, before it gives up (75).
+    static let writerWait = 120
+
+    /// Runs `begin`, then `setUp`, then `body`, then COMMIT; rolls back when anything throws.
+    func transaction<T>(_ begin: String, then setUp: [String] = [], _ body: () throws -> T) throws -> T {
+        try run(begin)
+        do {
+            for statement in setUp { try run(statement) }
+            let result = try body()
+            try run("COMMIT")
+            return result
+        } catch {
+            _ = try? run("ROLLBACK")
+            throw error
         }
     }
 
@@ -259,9 +280,11 @@ extension PostgresLedger {
             }
         }
         do {
-            return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait()
+            return try Self.untilClosed(connection, connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).wait()
         } catch let error as PSQLError {
             throw Self.describe(error, url: url)
+        } catch is PostgresConnectionClosed {
+            throw PostgresLedgerError.connectionLost(url: url.redacted, reason: "the server closed the connection")
         }
     }
 }

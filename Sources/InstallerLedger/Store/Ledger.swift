@@ -204,23 +204,26 @@ public final class Ledger: Sendable {
             return try writer.read { db in try body(SQLiteSQL(db)) }
         case .postgres(let connection, let lock):
             return try lock.withLock {
-                try connection.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", retries: 0) { try body(PostgresSQL(connection)) }
+                try connection.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { try body(PostgresSQL(connection)) }
             }
         }
     }
 
-    /// Runs `body` in one write transaction (rolled back when it throws). PostgreSQL: a
-    /// SERIALIZABLE transaction, run again when the server finds it raced another writer
-    /// (so `body` must only touch the database).
+    /// Runs `body` in one write transaction (rolled back when it throws). PostgreSQL: the
+    /// writers of every machine take turns, as SQLite's do, under one advisory lock held to
+    /// the end of the transaction; READ COMMITTED, so each statement sees what the writer
+    /// before committed. No write ever fails for racing another, so no body is ever run twice
+    /// (an import's body consumes its input).
     func write<T>(_ body: (any LedgerSQL) throws -> T) throws -> T {
         switch store {
         case .sqlite(let writer):
             return try writer.write { db in try body(SQLiteSQL(db)) }
         case .postgres(let connection, let lock):
             return try lock.withLock {
-                try connection.transaction("BEGIN ISOLATION LEVEL SERIALIZABLE", retries: PostgresLedger.serializationRetries) {
-                    try body(PostgresSQL(connection))
-                }
+                try connection.transaction("BEGIN ISOLATION LEVEL READ COMMITTED", then: [
+                    "SET LOCAL lock_timeout = '\(PostgresLedger.writerWait)s'",
+                    "SELECT pg_advisory_xact_lock(\(PostgresLedger.writerLock))",
+                ]) { try body(PostgresSQL(connection)) }
             }
         }
     }
