@@ -15,9 +15,8 @@ extension InstallerLedgerCommand {
 
                 PostgreSQL: DEST is postgresql://[user@]host[:port]/dbname[?sslmode=disable|prefer|require|verify-full\
                 &sslrootcert=FILE]. The password comes, as with libpq, from PGPASSWORD, from PGPASSFILE or ~/.pgpass \
-                (refused unless mode 0600), or from the URL; it is never printed. This build runs the other \
-                commands on a ledger file: a copy in PostgreSQL is for backups, replicas and read-only SQL \
-                (the views installers_readable, events_readable, accounts_readable).
+                (refused unless mode 0600), or from the URL; it is never printed. Every command then runs on \
+                the copy with --db naming that URL.
 
                 Examples:
                   installer-ledger copy --to /backup/ledger-2026-12-01.sqlite

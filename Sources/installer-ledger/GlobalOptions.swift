@@ -6,7 +6,7 @@ import Logging
 /// Options every command takes: where the ledger is and how much to log.
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "The ledger file (env INSTALLER_LEDGER_DB; default $XDG_DATA_HOME/installer-ledger/ledger.sqlite).",
+        "The ledger: a SQLite file, or a postgresql://[user@]host[:port]/dbname[?sslmode=...] URL (env INSTALLER_LEDGER_DB; default $XDG_DATA_HOME/installer-ledger/ledger.sqlite).",
         valueName: "path"), completion: .file())
     var db: String?
 

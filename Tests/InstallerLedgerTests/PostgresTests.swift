@@ -310,6 +310,31 @@ enum PostgresTestServer {
         #expect(try reopened.installers(matching: InstallerFilter(), at: Sample.now).isEmpty)
     }
 
+    /// The cluster's certificate (scripts/pg-cluster makes one when openssl is there).
+    static var serverCertificate: String? {
+        guard let passfile = ProcessInfo.processInfo.environment["PGPASSFILE"] else { return nil }
+        let path = (passfile as NSString).deletingLastPathComponent + "/server.crt"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    @Test(.enabled(if: serverCertificate != nil, "the test cluster has no TLS certificate"))
+    func tlsEncryptsAndVerifyFullChecksTheServersCertificate() throws {
+        let plain = try #require(PostgresTestServer.url)
+        func with(_ mode: String) -> String { plain.replacingOccurrences(of: "sslmode=disable", with: mode) }
+        // require: encrypted; verify-full with the cluster's root: encrypted and checked.
+        for mode in ["sslmode=require", "sslmode=verify-full&sslrootcert=\(Self.serverCertificate!)"] {
+            let connection = try PostgresLedger.open(try PostgresURL(parsing: with(mode)))
+            let ssl = try connection.run("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            #expect(try ssl.first?.decode(Bool.self) == true, "\(mode)")
+            connection.closeBlocking()
+        }
+        // verify-full against the system's roots: a self-signed certificate is refused (74).
+        #expect { try PostgresLedger.open(try PostgresURL(parsing: with("sslmode=verify-full"))) } throws: { error in
+            guard let failure = error as? PostgresLedgerError, case .cannotConnect = failure else { return false }
+            return failure.exitClass == .ioError
+        }
+    }
+
     @Test func migrationsApplyOnceEvenWhenTwoRunsRace() async throws {
         let db = try await PostgresTestServer.freshDatabase()
         defer { Task { await PostgresTestServer.drop(db) } }

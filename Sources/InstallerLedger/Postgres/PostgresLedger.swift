@@ -44,7 +44,10 @@ public final class PostgresLedger: Sendable {
         let password = try PostgresPassword.resolve(for: url, user: user, environment: environment)
         var configuration = PostgresConnection.Configuration(host: url.host, port: url.port, username: user, password: password,
                                                              database: url.database, tls: try tls(url))
-        if url.sslMode == .verifyFull { configuration.options.tlsServerName = url.host }
+        // verify-full checks the server's name through SNI, which takes names, not addresses:
+        // for a host given as an IP address the certificate's chain is checked (as libpq's
+        // verify-ca); name the server by DNS for the name check too.
+        if url.sslMode == .verifyFull, !Self.isIPAddress(url.host) { configuration.options.tlsServerName = url.host }
         configuration.options.connectTimeout = .seconds(10)
         do {
             let connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
@@ -101,6 +104,11 @@ public final class PostgresLedger: Sendable {
             throw PostgresLedgerError.cannotConnect(url: url.redacted, reason: "TLS set-up failed: \(error)")
         }
         return url.sslMode == .prefer ? .prefer(context) : .require(context)
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 
     static func currentUserName() -> String {
