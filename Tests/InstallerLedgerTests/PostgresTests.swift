@@ -144,11 +144,7 @@ enum PostgresTestServer {
     /// A new, empty database for one test; dropped by `drop`.
     static func freshDatabase() async throws -> PostgresURL {
         var admin = try PostgresURL(parsing: url!)
-        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        let connection = try await PostgresLedger.connect(admin)
-        try await connection.run("CREATE DATABASE \(name)")
-        await connection.close()
-        admin.database = String(name)
+        admin.database = try TestEngine.createDatabase(template: "template0")
         return admin
     }
 

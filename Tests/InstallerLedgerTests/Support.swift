@@ -188,7 +188,8 @@ enum TestEngine {
         return url(database: try createDatabase(template: template))
     }
 
-    private static func createDatabase(template: String) throws -> String {
+    /// A new database copied from `template`; its name.
+    static func createDatabase(template: String) throws -> String {
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
         let connection = try PostgresLedger.open(try PostgresURL(parsing: adminURL))
         defer { connection.closeBlocking() }
