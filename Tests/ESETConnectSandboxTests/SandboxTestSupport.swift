@@ -26,7 +26,13 @@ struct SandboxClient {
 
     init(baseURL: URL) {
         self.baseURL = baseURL
-        self.session = URLSession(configuration: .ephemeral)
+        let configuration = URLSessionConfiguration.ephemeral
+        // An in-process sandbox answers when the test process's cooperative threads get to
+        // it, and the suites' synchronous work can hold all of them for a minute on a loaded
+        // 2-core machine: wait as long as a test may take, never a production timeout.
+        configuration.timeoutIntervalForRequest = 600
+        configuration.timeoutIntervalForResource = 1200
+        self.session = URLSession(configuration: configuration)
     }
 
     /// Sends a request. `query` is percent-encoded strictly (`+`, `/`, `=` and `&` too, which

@@ -294,7 +294,7 @@ import Testing
     @Test func noMoreThanTheConcurrencyIsInFlight() async throws {
         let f = try await SandboxFixture()
         await f.knobs(SandboxKnobs(latencyMilliseconds: 30))
-        let counting = CountingTransport(URLSessionTransport(timeout: 10))
+        let counting = CountingTransport(URLSessionTransport(timeout: inProcessSandboxTimeout))
         let config = try ESETConnectConfiguration(apiURL: f.url.absoluteString, username: "u", password: "sandbox", rateLimit: 1000)
         let client = ESETConnectClient(configuration: config, transport: counting, clock: f.virtual.clock)
         let (summary, _) = try await run(f, client, concurrency: 3)

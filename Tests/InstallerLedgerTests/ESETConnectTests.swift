@@ -35,7 +35,7 @@ struct SandboxFixture {
 
     func client(password: String = "sandbox", rate: Double = 1000) throws -> ESETConnectClient {
         let config = try ESETConnectConfiguration(apiURL: url.absoluteString, username: "api@example.com", password: password, rateLimit: rate)
-        return ESETConnectClient(configuration: config, transport: URLSessionTransport(timeout: 10), clock: virtual.clock)
+        return ESETConnectClient(configuration: config, transport: URLSessionTransport(timeout: inProcessSandboxTimeout), clock: virtual.clock)
     }
 
     func knobs(_ k: SandboxKnobs) async { await sandbox.setKnobs(k) }

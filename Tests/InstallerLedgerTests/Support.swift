@@ -82,6 +82,12 @@ struct ProcessResult {
     var stderr: String
 }
 
+/// Seconds a client in the test process waits for an in-process sandbox. The sandbox answers
+/// when the process's cooperative threads get to it, and the suites' synchronous ledger work
+/// (imports, migrations) can hold all of them for a minute on a loaded 2-core machine (a CI
+/// run's creations timed out after 10 s): wait as long as a test may take.
+let inProcessSandboxTimeout: TimeInterval = 600
+
 /// Runs a built executable with arguments, an environment and optional stdin.
 func runProduct(_ name: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> ProcessResult {
     let process = Process()
