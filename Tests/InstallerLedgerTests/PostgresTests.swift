@@ -70,6 +70,12 @@ import Testing
             ("SELECT 'it''s ?' || ?", "SELECT 'it''s ?' || $1"),
         ]
         for (sqlite, postgres) in cases { #expect(PostgresDialect.rewrite(sqlite) == postgres) }
+        // `x IS ?` with a value: an equality, which an index serves.
+        let seek = "SELECT a FROM t WHERE account_id IS ?1 AND b = ?2 AND c IS ?1 AND e IS ?3"
+        #expect(PostgresDialect.translate(seek, [.int(7), .text("x"), .null])
+            == "SELECT a FROM t WHERE account_id = $1 AND b = $2 AND c = $1 AND e IS NOT DISTINCT FROM $3")
+        #expect(PostgresDialect.translate(seek, [.null, .text("x"), .int(1)])
+            == "SELECT a FROM t WHERE account_id IS NOT DISTINCT FROM $1 AND b = $2 AND c IS NOT DISTINCT FROM $1 AND e = $3")
     }
 
     @Test func aServerThatCannotBeReachedIsAnIOErrorWithoutThePassword() throws {

@@ -17,11 +17,11 @@ final class PostgresSQL: LedgerSQL {
     var engine: LedgerEngine { .postgresql }
 
     func execute(sql: String, arguments: SQLArguments) throws {
-        changesCount = try ledger.queryBlocking(PostgresDialect.translate(sql), arguments.values).metadata.rows ?? 0
+        changesCount = try ledger.queryBlocking(PostgresDialect.translate(sql, arguments.values), arguments.values).metadata.rows ?? 0
     }
 
     func cursor(sql: String, arguments: SQLArguments) throws -> any SQLCursor {
-        PostgresCursor(try ledger.queryBlocking(PostgresDialect.translate(sql), arguments.values).rows)
+        PostgresCursor(try ledger.queryBlocking(PostgresDialect.translate(sql, arguments.values), arguments.values).rows)
     }
 
     func prepare(sql: String) throws -> any SQLStatement { PostgresStatement(self, sql: sql) }
@@ -114,21 +114,47 @@ private extension Decimal {
 // MARK: - The dialect
 
 /// SQL written for both engines, in PostgreSQL's spelling: `?` and `?N` become `$N`,
-/// `x IS ?` becomes `x IS NOT DISTINCT FROM $N`, `INSERT OR FAIL|ROLLBACK|ABORT INTO` becomes
-/// `INSERT INTO` (and `UPDATE OR …` `UPDATE`) (PostgreSQL rolls the statement back either way, and the ledger's writers
-/// roll back the transaction), and SQLite's `INDEXED BY` hints are dropped. Quoted text is
-/// left alone. Each text is translated once per process.
+/// `x IS ?` becomes `x = $N` when the value bound is not NULL and `x IS NOT DISTINCT FROM $N`
+/// when it is (PostgreSQL's IS takes only NULL, TRUE or FALSE, and no index serves IS NOT
+/// DISTINCT FROM: a seek on `account_id IS ?` read the whole table), `INSERT OR
+/// FAIL|ROLLBACK|ABORT INTO` becomes `INSERT INTO` (and `UPDATE OR …` `UPDATE`) (PostgreSQL
+/// rolls the statement back either way, and the ledger's writers roll back the transaction),
+/// and SQLite's `INDEXED BY` hints are dropped. Quoted text is left alone. Each text is
+/// parsed once per process. `x IS ?` appears only in WHERE clauses, where NULL and false
+/// are the same.
 enum PostgresDialect {
-    private static let cache = Mutex([String: String]())
+    /// A translated text: `segments` with, between each two, the `x IS ?` parameter
+    /// `equalities[i]` (whose spelling depends on the value bound to it).
+    struct Translation: Sendable {
+        var segments: [String]
+        var equalities: [Int]
 
-    static func translate(_ sql: String) -> String {
-        if let done = cache.withLock({ $0[sql] }) { return done }
-        let done = rewrite(sql)
-        cache.withLock { $0[sql] = done }
-        return done
+        func text(_ values: [SQLValue]) -> String {
+            guard !equalities.isEmpty else { return segments[0] }
+            var out = segments[0]
+            for (i, number) in equalities.enumerated() {
+                let bound = number <= values.count ? values[number - 1] : .null
+                out += bound == .null ? " IS NOT DISTINCT FROM $\(number)" : " = $\(number)"
+                out += segments[i + 1]
+            }
+            return out
+        }
     }
 
-    static func rewrite(_ sql: String) -> String {
+    private static let cache = Mutex([String: Translation]())
+
+    static func translate(_ sql: String, _ values: [SQLValue]) -> String {
+        if let done = cache.withLock({ $0[sql] }) { return done.text(values) }
+        let done = parse(sql)
+        cache.withLock { $0[sql] = done }
+        return done.text(values)
+    }
+
+    /// `sql` translated as if every value bound were NULL.
+    static func rewrite(_ sql: String) -> String { parse(sql).text([]) }
+
+    static func parse(_ sql: String) -> Translation {
+        var translation = Translation(segments: [], equalities: [])
         var out = ""
         out.reserveCapacity(sql.utf8.count + 16)
         let chars = Array(sql)
@@ -159,13 +185,15 @@ enum PostgresDialect {
                 let tail = out.suffix(7).uppercased()
                 if tail.hasSuffix(" IS NOT") {
                     out.removeLast(4)
-                    out += " DISTINCT FROM "
+                    out += " DISTINCT FROM $\(number)"
                 } else if tail.hasSuffix(" IS") {
-                    out += " NOT DISTINCT FROM "
+                    out.removeLast(3)
+                    translation.segments.append(out)
+                    translation.equalities.append(number)
+                    out = ""
                 } else {
-                    out += " "
+                    out += " $\(number)"
                 }
-                out += "$\(number)"
                 i = j
                 continue
             }
@@ -200,7 +228,8 @@ enum PostgresDialect {
             out.append(c)
             i += 1
         }
-        return out
+        translation.segments.append(out)
+        return translation
     }
 
     private static func nextWord(_ chars: [Character], from start: Int) -> (Int, String)? {
