@@ -435,20 +435,22 @@ enum PostgresTestServer {
 
     /// SQLite to PostgreSQL and back: every export of the copy is byte for byte the original's,
     /// the past (`--as-of`) included.
+    /// More installers than a PostgreSQL stream's batch, so that every export reads several.
     @Test func aRoundTripThroughPostgreSQLKeepsEveryExportByteForByte() async throws {
         let folder = TemporaryFolder()
         let ledger = try Ledger.open(path: folder.file("ledger.sqlite"))
         let acme = try ledger.addAccount(name: "acme", endpoint: .region("eu"), username: "a@x", passwordSource: .environment("A"), at: Sample.now)
         let globex = try ledger.addAccount(name: "globex", endpoint: .region("us"), username: "g@x", passwordSource: .environment("G"), at: Sample.now)
-        var installers = (0..<300).map { n in
+        let count = PostgresStream.batch + 700, inAcme = PostgresStream.batch + 300
+        var installers = (0..<count).map { n in
             Sample.installer(uuid: String(format: "%08x-0000-4000-8000-%012d", n * 104_729, n), name: "Büro \"\(n)\", Zürich",
                              usable: n % 9 != 0, products: n % 3 == 0 ? [Sample.complete, Sample.entry] : [Sample.entry])
         }
-        _ = try ledger.record(installers.prefix(200).map(Sample.received), source: .import, at: Sample.now, account: acme)
-        _ = try ledger.record(installers.suffix(100).map(Sample.received), source: .import, at: Sample.now, account: globex)
-        for n in stride(from: 0, to: 200, by: 7) { installers[n].displayName += " (renamed)" }
-        _ = try ledger.record(installers.prefix(200).map(Sample.received), source: .import, at: Sample.now.adding(.days(3)), account: acme)
-        for n in stride(from: 1, to: 300, by: 25) { try ledger.markDeleted(uuid: installers[n].uuid, source: .delete, at: Sample.now.adding(.days(5))) }
+        _ = try ledger.record(installers.prefix(inAcme).map(Sample.received), source: .import, at: Sample.now, account: acme)
+        _ = try ledger.record(installers.suffix(count - inAcme).map(Sample.received), source: .import, at: Sample.now, account: globex)
+        for n in stride(from: 0, to: inAcme, by: 7) { installers[n].displayName += " (renamed)" }
+        _ = try ledger.record(installers.prefix(inAcme).map(Sample.received), source: .import, at: Sample.now.adding(.days(3)), account: acme)
+        for n in stride(from: 1, to: count, by: 25) { try ledger.markDeleted(uuid: installers[n].uuid, source: .delete, at: Sample.now.adding(.days(5))) }
 
         let db = try await PostgresTestServer.freshDatabase()
         defer { Task { await PostgresTestServer.drop(db) } }
@@ -466,11 +468,21 @@ enum PostgresTestServer {
             _ = try l.exportCSV(options) { bytes += $0 }
             return bytes
         }
+        // Booleans: a failing #expect prints the values it compared, and these hold download URLs.
+        let onServer = try Ledger.open(path: db.redacted)
         for table in [ExportTable.installers, .products, .events] {
-            let original = try export(ledger, table), copy = try export(restored, table)
-            #expect(!original.isEmpty && original == copy, "\(table)")
+            let original = try export(ledger, table)
+            let copied = try export(restored, table) == original, served = try export(onServer, table) == original
+            #expect(!original.isEmpty && copied, "\(table)")
+            #expect(served, "\(table) exported from PostgreSQL")
         }
-        #expect(try export(ledger, .installers, asOf: Sample.now.adding(.days(1))) == export(restored, .installers, asOf: Sample.now.adding(.days(1))))
+        let asOf = Sample.now.adding(.days(1))
+        let then = try export(ledger, .installers, asOf: asOf)
+        let copiedThen = try export(restored, .installers, asOf: asOf) == then, servedThen = try export(onServer, .installers, asOf: asOf) == then
+        #expect(copiedThen && servedThen)
+        let listed = try onServer.installers(matching: InstallerFilter(), at: Sample.now).map(\.installer.uuid)
+        let listedHere = try ledger.installers(matching: InstallerFilter(), at: Sample.now).map(\.installer.uuid)
+        #expect(listed.count > PostgresStream.batch && listed == listedHere)
         #expect(try restored.accounts().map(\.name) == ["acme", "globex"])
         // PostgreSQL to PostgreSQL is pg_dump's job; a ledger file at the destination is refused.
         await #expect(throws: PostgresLedgerError.self) { try await LedgerCopy.copy(from: db, to: .postgres(db)) }

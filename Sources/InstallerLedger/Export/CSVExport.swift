@@ -41,7 +41,7 @@ extension Ledger {
                     filter.until = min(filter.until ?? end, end)
                 }
                 let (sql, args) = LedgerQueries.selectEvents(filter, engine: db.engine)
-                let cursor = try SQLRow.fetchCursor(db, sql: sql, arguments: args)
+                let cursor = try SQLRow.fetchStream(db, sql: sql, arguments: args)
                 let names = try AccountQueries.accountNames(db)
                 while let row = try cursor.next() { try out.event(LedgerQueries.decodeEvent(row, accountNames: names)) }
             }

@@ -12,6 +12,7 @@ import PostgresNIO
 public final class PostgresLedger: Sendable {
     public let url: PostgresURL
     let connection: PostgresConnection
+    let statements: StatementWatch
     let logger = PostgresLedger.quietLogger
 
     /// postgres-nio's logger: warnings and errors only, whatever `-v` asks, because its
@@ -29,6 +30,7 @@ public final class PostgresLedger: Sendable {
     private init(url: PostgresURL, connection: PostgresConnection) {
         self.url = url
         self.connection = connection
+        self.statements = StatementWatch(connection)
     }
 
     /// Connects, with the password found as libpq finds it.

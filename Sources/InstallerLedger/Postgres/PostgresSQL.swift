@@ -11,6 +11,7 @@ import Synchronization
 final class PostgresSQL: LedgerSQL {
     let ledger: PostgresLedger
     private(set) var changesCount = 0
+    private var streams = 0
 
     init(_ ledger: PostgresLedger) { self.ledger = ledger }
 
@@ -24,7 +25,48 @@ final class PostgresSQL: LedgerSQL {
         PostgresCursor(try ledger.queryBlocking(PostgresDialect.translate(sql, arguments.values), arguments.values).rows)
     }
 
+    /// A server-side cursor, declared in the transaction every statement runs in, read
+    /// ``PostgresStream/batch`` rows at a time.
+    func stream(sql: String, arguments: SQLArguments) throws -> any SQLCursor {
+        streams += 1
+        let name = "ledger_stream_\(streams)"
+        _ = try ledger.queryBlocking("DECLARE \(name) NO SCROLL CURSOR FOR " + PostgresDialect.translate(sql, arguments.values),
+                                     arguments.values)
+        return PostgresStream(ledger, name: name)
+    }
+
     func prepare(sql: String) throws -> any SQLStatement { PostgresStatement(self, sql: sql) }
+}
+
+/// The rows of a server-side cursor, a batch at a time (an export of a million installers
+/// holds 2,000 of them, not a million); closed once read to its end, else with its transaction.
+final class PostgresStream: SQLCursor {
+    static let batch = 2000
+    private let ledger: PostgresLedger
+    private let name: String
+    private var rows = [PostgresRow]()
+    private var position = 0
+    private var finished = false
+
+    init(_ ledger: PostgresLedger, name: String) {
+        self.ledger = ledger
+        self.name = name
+    }
+
+    func next() throws -> SQLRow? {
+        if position == rows.count {
+            guard !finished else { return nil }
+            rows = Array(try ledger.queryBlocking("FETCH FORWARD \(Self.batch) FROM \(name)", []).rows)
+            position = 0
+            if rows.count < Self.batch {
+                finished = true
+                _ = try ledger.queryBlocking("CLOSE \(name)", [])
+            }
+            guard !rows.isEmpty else { return nil }
+        }
+        defer { position += 1 }
+        return SQLRow(storage: .live(PostgresLiveRow(row: PostgresRandomAccessRow(rows[position]))))
+    }
 }
 
 /// A statement of the bulk paths: its bindings kept between runs, as SQLite's are.
@@ -252,32 +294,53 @@ enum PostgresDialect {
 /// The connection closed before a statement's answer came.
 struct PostgresConnectionClosed: Error {}
 
-extension PostgresLedger {
-    /// `query`, failed as a lost connection when the connection closes first. postgres-nio
-    /// writes a query to its channel without a promise: on a connection the server has just
-    /// ended, the write fails and the query's own future is never completed, so a blocking
-    /// wait on it alone would wait for ever.
-    static func untilClosed(_ connection: PostgresConnection, _ query: EventLoopFuture<PostgresQueryResult>)
-        -> EventLoopFuture<PostgresQueryResult>
-    {
-        let eventLoop = connection.eventLoop
-        let promise = eventLoop.makePromise(of: PostgresQueryResult.self)
-        // Both callbacks run on the connection's event loop: the flag needs no lock.
-        final class Once: @unchecked Sendable { var done = false }
-        let once = Once()
-        query.whenComplete { result in
-            guard !once.done else { return }
-            once.done = true
-            promise.completeWith(result)
+/// The statements a connection waits on, each failed as a lost connection when the
+/// connection closes first. postgres-nio writes a query to its channel without a promise:
+/// on a connection the server has just ended, the write fails and the query's own future is
+/// never completed, so a blocking wait on it alone would wait for ever. One callback on the
+/// connection's close serves them all: a callback a statement (as there was) stays until the
+/// connection closes and keeps that statement's whole result alive with it.
+final class StatementWatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var closed = false
+    private var next = 0
+    private var waiting = [Int: EventLoopPromise<PostgresQueryResult>]()
+
+    init(_ connection: PostgresConnection) {
+        connection.closeFuture.whenComplete { [weak self] _ in self?.connectionClosed() }
+    }
+
+    private func connectionClosed() {
+        let promises = lock.withLock {
+            closed = true
+            defer { waiting = [:] }
+            return Array(waiting.values)
         }
-        connection.closeFuture.whenComplete { _ in
-            guard !once.done else { return }
-            once.done = true
+        for promise in promises { promise.fail(PostgresConnectionClosed()) }
+    }
+
+    /// `query`'s result, or `PostgresConnectionClosed` when the connection closes first.
+    func watch(_ query: EventLoopFuture<PostgresQueryResult>) -> EventLoopFuture<PostgresQueryResult> {
+        let promise = query.eventLoop.makePromise(of: PostgresQueryResult.self)
+        let id: Int? = lock.withLock {
+            guard !closed else { return nil }
+            next += 1
+            waiting[next] = promise
+            return next
+        }
+        guard let id else {
             promise.fail(PostgresConnectionClosed())
+            return promise.futureResult
+        }
+        query.whenComplete { result in
+            // Whoever takes the promise out completes it: the answer, or the close.
+            if self.lock.withLock({ self.waiting.removeValue(forKey: id) }) != nil { promise.completeWith(result) }
         }
         return promise.futureResult
     }
+}
 
+extension PostgresLedger {
     /// The advisory lock the writers take turns under (any constant every build agrees on).
     static let writerLock: Int64 = 0x1ed6_e7_2017
     /// How long a writer waits for the one before it, in seconds, before it gives up (75).
@@ -309,7 +372,7 @@ extension PostgresLedger {
             }
         }
         do {
-            return try Self.untilClosed(connection, connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).wait()
+            return try statements.watch(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).wait()
         } catch let error as PSQLError {
             throw Self.describe(error, url: url)
         } catch is PostgresConnectionClosed {

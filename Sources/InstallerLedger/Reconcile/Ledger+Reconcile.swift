@@ -95,7 +95,7 @@ enum ReconcileQueries {
         // Expiry order comes free from the index; the planner breaks ties by uuid.
         sql += " ORDER BY expire_time"
         var result = [ReconcileCandidate]()
-        let cursor = try SQLRow.fetchCursor(db, sql: sql, arguments: args)
+        let cursor = try SQLRow.fetchStream(db, sql: sql, arguments: args)
         while let row = try cursor.next() {
             result.append(ReconcileCandidate(uuid: row[0], displayName: row[1],
                                              expireTime: (row[2] as Int64?).map(Timestamp.init(nanoseconds:))))

@@ -209,7 +209,7 @@ extension Ledger {
     ) throws {
         let (sql, args) = try selectCandidates(db, filter, asOf: instant, byUuid: byUuid)
         let needsChildren = withChildren || filter.product != nil || filter.subscriptionUuid != nil
-        let cursor = try SQLRow.fetchCursor(db, sql: sql, arguments: args)
+        let cursor = try SQLRow.fetchStream(db, sql: sql, arguments: args)
         var remaining = filter.limit ?? .max
         var candidates = [LedgerInstaller]()
         candidates.reserveCapacity(batchSize)

@@ -54,7 +54,7 @@ extension Ledger {
     ) throws {
         try read { db in
             let (sql, args) = try LedgerQueries.selectInstallers(db, filter, now: now)
-            let cursor = try SQLRow.fetchCursor(db, sql: sql, arguments: args)
+            let cursor = try SQLRow.fetchStream(db, sql: sql, arguments: args)
             let names = try AccountQueries.accountNames(db)
             func attach(_ batch: inout [LedgerInstaller]) throws {
                 if withChildren {
@@ -91,7 +91,7 @@ extension Ledger {
     public func forEachEvent(matching filter: EventFilter, _ body: (LedgerEvent) throws -> Void) throws {
         try read { db in
             let (sql, args) = LedgerQueries.selectEvents(filter, engine: db.engine)
-            let cursor = try SQLRow.fetchCursor(db, sql: sql, arguments: args)
+            let cursor = try SQLRow.fetchStream(db, sql: sql, arguments: args)
             let names = try AccountQueries.accountNames(db)
             while let row = try cursor.next() { try body(LedgerQueries.decodeEvent(row, accountNames: names)) }
         }

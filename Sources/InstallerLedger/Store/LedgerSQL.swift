@@ -18,7 +18,11 @@ protocol LedgerSQL: AnyObject {
     /// Rows changed by the last `execute` (or statement run).
     var changesCount: Int { get }
     /// Runs a query and returns a cursor over its rows; a row is valid until the next step.
+    /// PostgreSQL's holds the whole result: use it for results a query bounds.
     func cursor(sql: String, arguments: SQLArguments) throws -> any SQLCursor
+    /// A cursor over a result of any size (an export, a scan of every installer) that holds
+    /// a batch of rows at a time: SQLite's cursor, or a PostgreSQL server-side cursor.
+    func stream(sql: String, arguments: SQLArguments) throws -> any SQLCursor
     /// A statement to bind and run many times in this transaction (the bulk paths).
     func prepare(sql: String) throws -> any SQLStatement
 }
@@ -276,6 +280,11 @@ extension SQLRow {
         try db.cursor(sql: sql, arguments: arguments)
     }
 
+    /// A cursor over a result of any size (``LedgerSQL/stream(sql:arguments:)``).
+    static func fetchStream(_ db: any LedgerSQL, sql: String, arguments: SQLArguments = []) throws -> any SQLCursor {
+        try db.stream(sql: sql, arguments: arguments)
+    }
+
     static func fetchAll(_ db: any LedgerSQL, sql: String, arguments: SQLArguments = []) throws -> [SQLRow] {
         let cursor = try db.cursor(sql: sql, arguments: arguments)
         var rows = [SQLRow]()
@@ -305,7 +314,7 @@ extension SQLDecodable {
 
     /// The first column of each row, streamed.
     static func forEach(_ db: any LedgerSQL, sql: String, arguments: SQLArguments = [], _ body: (Self) throws -> Void) throws {
-        let cursor = try db.cursor(sql: sql, arguments: arguments)
+        let cursor = try db.stream(sql: sql, arguments: arguments)
         while let row = try cursor.next() { try body(decode(row, 0)) }
     }
 }

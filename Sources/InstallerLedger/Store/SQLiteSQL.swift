@@ -26,6 +26,9 @@ final class SQLiteSQL: LedgerSQL {
         return SQLiteCursor(statement: statement)
     }
 
+    /// SQLite steps through a result without holding it.
+    func stream(sql: String, arguments: SQLArguments) throws -> any SQLCursor { try cursor(sql: sql, arguments: arguments) }
+
     func prepare(sql: String) throws -> any SQLStatement { try BulkStatement(db, sql: sql) }
 
     private func cached(_ sql: String) throws -> BulkStatement {
