@@ -38,6 +38,7 @@ let package = Package(
                 .embedInCode("0005_accounts.sql"),
                 .embedInCode("0006_readable_views.sql"),
                 .embedInCode("0007_coverage_index.sql"),
+                .embedInCode("0008_plan_claims.sql"),
             ]
         ),
         // The same migrations in PostgreSQL's dialect.
@@ -53,6 +54,7 @@ let package = Package(
                 .embedInCode("0005_accounts.sql"),
                 .embedInCode("0006_readable_views.sql"),
                 .embedInCode("0007_coverage_index.sql"),
+                .embedInCode("0008_plan_claims.sql"),
             ]
         ),
         .target(

@@ -120,6 +120,33 @@ import Testing
     }
 }
 
+/// A plan line is claimed once per account, by the database too (0008), on either engine.
+@Suite struct PlanClaimTests {
+    @Test func aLineIsClaimedOnceAndAFailedCreationGivesItsClaimUp() throws {
+        let ledger = try freshLedger()
+        let request = CreateInstallerRequest(displayName: "Vienna PCs", operatingSystemFamilyId: 1)
+        let first = try ledger.addPending(request, planKey: "plan.csv:vienna", at: Sample.now)
+        #expect(throws: PlanLineTaken.self) { try ledger.addPending(request, planKey: "plan.csv:vienna", at: Sample.now) }
+        // Past the check, the database itself refuses a second claim of the line.
+        let account = try #require(first.accountID)
+        #expect(throws: (any Error).self) {
+            try ledger.write { db in
+                try db.execute(sql: """
+                    INSERT INTO pending_creations (local_id, request_json, display_name, os_family_id, requested_at, state, plan_key, plan_claim, account_id)
+                    VALUES ('second', '{}', 'Vienna PCs', 1, 1, 'pending', ?, ?, ?)
+                    """, arguments: ["plan.csv:vienna", "plan.csv:vienna", account])
+            }
+        }
+        #expect(try ledger.pendingCreations().map(\.localId) == [first.localId])
+        // Other lines are claimed beside it; a failed creation gives its line up again.
+        _ = try ledger.addPending(request, planKey: "plan.csv:brno", at: Sample.now)
+        try ledger.markFailed(pendingId: first.localId, message: "ESET refused it", at: Sample.now)
+        let retried = try ledger.addPending(request, planKey: "plan.csv:vienna", at: Sample.now)
+        #expect(retried.localId != first.localId)
+        #expect(throws: PlanLineTaken.self) { try ledger.addPending(request, planKey: "plan.csv:vienna", at: Sample.now) }
+    }
+}
+
 @Suite(.serialized) struct BulkCreateTests {
     static let plan = try! CreationPlan.parse(Array("""
         name,os,group,components

@@ -9,7 +9,7 @@ import Testing
         let path = folder.file("sub/dir/ledger.sqlite")
         let ledger = try Ledger.open(path: path)
         #expect(try ledger.appliedMigrations() == ["0001_initial", "0002_pending_creations_and_runs", "0003_reports", "0004_successions", "0005_accounts",
-                                                     "0006_readable_views", "0007_coverage_index"])
+                                                     "0006_readable_views", "0007_coverage_index", "0008_plan_claims"])
         // A new ledger starts without accounts: the first API run or `account add` makes one.
         #expect(try ledger.accounts().isEmpty)
         let attributes = try FileManager.default.attributesOfItem(atPath: path)

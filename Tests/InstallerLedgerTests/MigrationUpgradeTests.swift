@@ -99,6 +99,43 @@ import LedgerMigrations
         return before
     }
 
+    /// 0008: of a plan line's creations that have not failed (a ledger of version 7 may hold
+    /// two, from two runs at once), the first keeps the claim; after, the database refuses a
+    /// second claim of a line.
+    @Test(.sqliteOnly) func planClaimsUpgradeWithTheFirstOfALinesCreationsHoldingIt() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("ledger-v7.sqlite")
+        _ = try Self.earlierLedger(path, version: 7)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            for (n, (key, state)) in [("line-1", "failed"), ("line-1", "resolved"), ("line-1", "pending"), ("line-2", "pending")].enumerated() {
+                try db.execute(sql: """
+                    INSERT INTO pending_creations (local_id, request_json, display_name, os_family_id, requested_at, state, plan_key, account_id)
+                    VALUES (?, '{}', 'Vienna', 1, ?, ?, ?, 1)
+                    """, arguments: ["c\(n)", n, state, key])
+            }
+        }
+        try queue.close()
+        let ledger = try Ledger.open(path: path)
+        let claims = try ledger.readDatabase { db in
+            try Row.fetchAll(db, sql: "SELECT local_id, plan_claim FROM pending_creations WHERE local_id LIKE 'c_' ORDER BY id")
+                .map { "\($0["local_id"] as String)=\(($0["plan_claim"] as String?) ?? "-")" }
+        }
+        #expect(claims == ["c0=-", "c1=line-1", "c2=-", "c3=line-2"])
+        #expect(throws: DatabaseError.self) {
+            try ledger.writeDatabase { db in
+                try db.execute(sql: """
+                    INSERT INTO pending_creations (local_id, request_json, display_name, os_family_id, requested_at, state, plan_key, plan_claim, account_id)
+                    VALUES ('c4', '{}', 'Vienna', 1, 9, 'pending', 'line-2', 'line-2', 1)
+                    """)
+            }
+        }
+        // The line whose first creation holds the claim stays taken for create --from.
+        #expect(throws: PlanLineTaken.self) {
+            try ledger.addPending(CreateInstallerRequest(displayName: "Vienna", operatingSystemFamilyId: 1), planKey: "line-1", at: Sample.now)
+        }
+    }
+
     @Test(.sqliteOnly, arguments: 1..<LedgerMigrationFiles.all.count)
     func everyEarlierVersionUpgradesWithItsDataIntact(version: Int) throws {
         let folder = TemporaryFolder()

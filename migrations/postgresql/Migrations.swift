@@ -10,5 +10,6 @@ public enum LedgerPostgreSQLMigrationFiles {
         ("0005_accounts", String(decoding: PackageResources._005_accounts_sql, as: UTF8.self)),
         ("0006_readable_views", String(decoding: PackageResources._006_readable_views_sql, as: UTF8.self)),
         ("0007_coverage_index", String(decoding: PackageResources._007_coverage_index_sql, as: UTF8.self)),
+        ("0008_plan_claims", String(decoding: PackageResources._008_plan_claims_sql, as: UTF8.self)),
     ]
 }

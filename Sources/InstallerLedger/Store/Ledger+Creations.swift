@@ -38,9 +38,11 @@ extension Ledger {
 
     /// Writes a creation as pending, with a `pending` event, before anything is sent. A plan
     /// line is claimed in the same transaction: when a creation of it for the account that
-    /// has not failed exists, nothing is written and `PlanLineTaken` says whose it is. Two
-    /// runs racing for a line (two machines on one PostgreSQL ledger) both check and insert
-    /// inside one serialisable transaction, so one of them is run again and finds the other's.
+    /// has not failed exists, nothing is written and `PlanLineTaken` says whose it is.
+    /// Writers take turns (SQLite's one writer, PostgreSQL's advisory lock), so of two runs
+    /// racing for a line (two machines on one PostgreSQL ledger) the second finds the first's
+    /// claim; the unique index on plan claims (0008) refuses a second claim of a line should
+    /// any writer get past the check.
     /// - Parameter account: whom it is created for; nil: the ledger's only account.
     /// - Throws: `PlanLineTaken`, or a database error.
     public func addPending(_ request: CreateInstallerRequest, planKey: String? = nil, source: EventSource = .create,
@@ -52,11 +54,12 @@ extension Ledger {
                 .last(where: { $0.state != .failed }) {
                 throw PlanLineTaken(creation: taken)
             }
+            // The claim (0008) is the database's own guard: a second claim of the line fails.
             try db.execute(sql: """
                 INSERT INTO pending_creations (local_id, request_json, display_name, os_family_id, security_group_uuid,
-                  requested_at, state, plan_key, account_id) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+                  requested_at, state, plan_key, plan_claim, account_id) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
                 """, arguments: [localId, request.json.jsonText, request.displayName, request.operatingSystemFamilyId,
-                                 request.securityGroupUuid ?? "", now.nanoseconds, planKey, accountID])
+                                 request.securityGroupUuid ?? "", now.nanoseconds, planKey, planKey, accountID])
             let details = JSONObject(keys: ["localId", "displayName"], values: [.string(localId), .string(request.displayName)])
             try EventLog.append(db, uuid: nil, kind: .pending, at: now, source: source, reason: nil, details: JSONValue.object(details).jsonText)
             return accountID
@@ -91,7 +94,8 @@ extension Ledger {
     }
 
     func fail(_ db: any LedgerSQL, localId: String, message: String, source: EventSource, at now: Timestamp) throws {
-        try db.execute(sql: "UPDATE pending_creations SET state = 'failed', resolved_at = ?, message = ? WHERE local_id = ?",
+        // Certainly not created: the plan line's claim is given up, so a re-run may try it again.
+        try db.execute(sql: "UPDATE pending_creations SET state = 'failed', plan_claim = NULL, resolved_at = ?, message = ? WHERE local_id = ?",
                        arguments: [now.nanoseconds, message, localId])
         let details = JSONObject(keys: ["localId", "message"], values: [.string(localId), .string(message)])
         try EventLog.append(db, uuid: nil, kind: .resolved, at: now, source: source, reason: "not created",
