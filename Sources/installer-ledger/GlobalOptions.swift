@@ -22,8 +22,9 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Opens (creating if needed) the ledger.
-    func openLedger() throws -> Ledger {
-        let ledger = try Ledger.open(path: ledgerPath)
+    func openLedger() throws -> Ledger { try opened(Ledger.open(path: ledgerPath)) }
+
+    private func opened(_ ledger: Ledger) -> Ledger {
         Logger(label: "installer-ledger").debug("opened ledger", metadata: ["path": "\(ledger.path)"])
         return ledger
     }
@@ -33,11 +34,7 @@ struct GlobalOptions: ParsableArguments {
     func openExistingLedger() throws -> Ledger {
         let path = ledgerPath
         // A PostgreSQL database without the ledger's tables is refused (66), never given them.
-        if PostgresURL.isPostgres(path) {
-            let ledger = try Ledger.openExisting(path: path)
-            Logger(label: "installer-ledger").debug("opened ledger", metadata: ["path": "\(ledger.path)"])
-            return ledger
-        }
+        if PostgresURL.isPostgres(path) { return try opened(Ledger.openExisting(path: path)) }
         guard FileManager.default.fileExists(atPath: path) else {
             throw CommandFailure(status: .noInput, message: "there is no ledger at \(path); create one with 'installer-ledger import FILE' or 'installer-ledger sync', or name another with --db")
         }

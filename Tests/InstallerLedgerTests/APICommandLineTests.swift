@@ -7,16 +7,6 @@ import Synchronization
 import Testing
 @testable import InstallerLedger
 
-/// Runs a built product off the Swift concurrency pool, so the in-process sandbox keeps
-/// answering on the pool while the test waits for the child.
-func runProductAsync(_ name: String, _ arguments: [String], environment: [String: String] = [:],
-                     stdin: String? = nil) async throws -> ProcessResult {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            continuation.resume(with: Result { try runProduct(name, arguments, environment: environment, stdin: stdin) })
-        }
-    }
-}
 
 /// The text with the secret part of the sandbox's download URLs replaced by `[redacted]`:
 /// test failures print the values they compare, and download URLs must not be printed.
@@ -383,8 +373,8 @@ final class CommandLineSandbox: @unchecked Sendable {
                 if chunk.isEmpty { break }
                 line.append(chunk)
             }
-            return ProcessResult(status: 0, stdout: String(decoding: line, as: UTF8.self), stderr: "")
-        }.stdout
+            return String(decoding: line, as: UTF8.self)
+        }
         let url = try #require(listening.split(separator: "\n").first.map { String($0.dropFirst("listening on ".count)) })
         #expect(url.hasPrefix("http://127.0.0.1:"))
 

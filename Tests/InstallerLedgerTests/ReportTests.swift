@@ -536,15 +536,6 @@ enum PrometheusText {
     }
 }
 
-/// Runs blocking work (a child process and its pipes) on a thread of its own, so waiting
-/// never holds one of the few threads of Swift's cooperative pool that in-process sandboxes
-/// of concurrently running suites need to answer.
-func offThePool(_ body: @escaping @Sendable () throws -> ProcessResult) async throws -> ProcessResult {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
-
 /// End-to-end runs of the built binary: exit codes, stdout, stderr and the ledger after.
 @Suite(.serialized) struct ReconcileReportCommandLineTests {
     let folder = TemporaryFolder()

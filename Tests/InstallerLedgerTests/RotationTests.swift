@@ -426,7 +426,7 @@ final class RotationWorld: Sendable {
         let env = ["INSTALLER_LEDGER_DB": folder.ledger(), "ESET_CONNECT_USERNAME": "api@example.com",
                    "ESET_CONNECT_PASSWORD": "sandbox", "ESET_CONNECT_API_URL": url.absoluteString]
         func run(_ args: [String]) async throws -> ProcessResult {
-            try await runProductOffThePool("installer-ledger", args, environment: env)
+            try await runProductAsync("installer-ledger", args, environment: env)
         }
         for (name, os, group) in [("Vienna PCs", "windows", RotationWorld.vienna), ("Brno Macs", "macos", RotationWorld.brno)] {
             let r = try await run(["create", "--name", name, "--os", os, "--group", group.uuid])
@@ -498,16 +498,6 @@ func handOverRows(_ path: String) throws -> Int {
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
     if path.hasSuffix(".json") { return (try JSONSerialization.jsonObject(with: data) as? [Any])?.count ?? -1 }
     return String(decoding: data, as: UTF8.self).components(separatedBy: "\r\n").filter { !$0.isEmpty }.count - 1
-}
-
-/// Runs a built executable on a Dispatch thread, so waiting for it never blocks the
-/// concurrency pool that serves the in-process sandbox it talks to.
-func runProductOffThePool(_ name: String, _ arguments: [String], environment: [String: String]) async throws -> ProcessResult {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            continuation.resume(with: Result { try runProduct(name, arguments, environment: environment) })
-        }
-    }
 }
 
 /// Failed expectations print the values they compare; a download URL must never be among

@@ -88,6 +88,22 @@ struct ProcessResult {
 /// run's creations timed out after 10 s): wait as long as a test may take.
 let inProcessSandboxTimeout: TimeInterval = 600
 
+/// Runs blocking work (a child process and its pipes) on a thread of its own, so waiting
+/// never holds one of the few threads of Swift's cooperative pool that in-process sandboxes
+/// of concurrently running suites need to answer.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// `runProduct` off the cooperative pool (``offThePool(_:)``), for a child that talks to an
+/// in-process sandbox.
+func runProductAsync(_ name: String, _ arguments: [String], environment: [String: String] = [:],
+                     stdin: String? = nil) async throws -> ProcessResult {
+    try await offThePool { try runProduct(name, arguments, environment: environment, stdin: stdin) }
+}
+
 /// Runs a built executable with arguments, an environment and optional stdin.
 func runProduct(_ name: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> ProcessResult {
     let process = Process()

@@ -166,14 +166,17 @@ public final class PostgresLedger: Sendable {
     static var shipped: [(identifier: String, sql: String)] { LedgerPostgreSQLMigrationFiles.all }
 
     /// Applies the migrations this database lacks, under the advisory lock.
+    /// - Parameter creating: false for a command that only reads: a database without a
+    ///   ledger is refused (`.noLedger`), never given one; an older ledger is brought up to date.
     /// - Returns: the identifiers applied now.
-    /// - Throws: `PostgresLedgerError.newerSchema` or `.editedMigration` before changing anything.
+    /// - Throws: `PostgresLedgerError.newerSchema`, `.editedMigration` or `.noLedger` before changing anything.
     @discardableResult
-    public func migrate() throws -> [String] {
+    public func migrate(creating: Bool = true) throws -> [String] {
         try run("SELECT pg_advisory_lock(\(Self.migrationLock))")
         do {
             let applied = try appliedMigrations()
             try check(applied)
+            if !creating, applied.isEmpty { throw noLedger }
             var done = [String]()
             for m in Self.shipped where applied[m.identifier] == nil {
                 try run("BEGIN")
@@ -202,10 +205,14 @@ public final class PostgresLedger: Sendable {
         let applied = try appliedMigrations()
         try check(applied)
         if let missing = Self.shipped.first(where: { applied[$0.identifier] == nil }) {
-            throw PostgresLedgerError.noLedger(url: url.redacted, reason: applied.isEmpty
-                ? "there is no ledger at \(url.redacted) (the database has no ledger tables); create one with 'installer-ledger import FILE' or 'installer-ledger sync', or copy one into it with 'installer-ledger copy --to'"
-                : "the ledger at \(url.redacted) lacks migration \(missing.identifier); run any command that writes with this version first")
+            throw applied.isEmpty ? noLedger : PostgresLedgerError.noLedger(url: url.redacted, reason:
+                "the ledger at \(url.redacted) lacks migration \(missing.identifier); run any command that writes with this version first")
         }
+    }
+
+    /// This database holds no ledger (none of its tables).
+    private var noLedger: PostgresLedgerError {
+        .noLedger(url: url.redacted, reason: "there is no ledger at \(url.redacted) (the database has no ledger tables); create one with 'installer-ledger import FILE' or 'installer-ledger sync', or copy one into it with 'installer-ledger copy --to'")
     }
 
     /// Refuses applied migrations this build does not know (a newer version wrote them) or

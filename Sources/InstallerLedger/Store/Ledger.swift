@@ -54,8 +54,7 @@ public final class Ledger: Sendable {
         let connection = try PostgresLedger.open(try PostgresURL(parsing: text), environment: environment)
         do {
             // A read never creates a ledger; an older one is brought up to date, as a file's is.
-            if existing, try connection.appliedMigrations().isEmpty { try connection.verifyCurrentSchema() }
-            try connection.migrate()
+            try connection.migrate(creating: !existing)
         } catch {
             connection.closeBlocking()
             throw error
